@@ -1,0 +1,236 @@
+"""One run's configuration: a plain dataclass, every field with a default and a meaning.
+
+Overrides come as ``key=value``, ``--key=value`` or ``--key value`` (W&B agents pass the first
+two). Each value is parsed against the type of its default and validated once, here; an unknown
+key or a bad value raises :class:`mlx.errors.ConfigError` with one line naming it and what is
+allowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlx.errors import ConfigError
+from mlx.models import ACTIVATIONS, MODELS, PRECISIONS
+from mlx.tasks import parse_task
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+SCHEDULES = ("constant", "cosine", "warmup_cosine")
+SOURCES = ("auto", "idx", "tfds", "sample", "csv")
+MISSING = ("error", "drop", "mean")
+WANDB_MODES = ("offline", "online", "disabled")
+
+
+def _f(default, help, **kw):
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass(frozen=True)
+class Config:
+    # model
+    model: str = _f("logreg", "logreg | mlp", choices=MODELS)
+    hidden: tuple = _f((256,), "MLP hidden sizes: 256 or [512,256]")
+    activation: str = _f("relu", "MLP activation: relu | tanh | gelu", choices=tuple(ACTIVATIONS))
+    precision: str = _f("float32", "matmul dtype: float32 | bfloat16 (f32 accumulation and master weights)",
+                        choices=PRECISIONS)
+    # task and data
+    task: str = _f("0v1", "0v1 | 4vrest | 4v9 | digits | labels | AvB | Nvrest")
+    data: str = _f("auto", "auto | idx | tfds | sample | csv", choices=SOURCES)
+    data_dir: str = _f("", "folder with the four MNIST-format IDX files (data=idx; data=auto uses it if set)")
+    download: bool = _f(False, "data=idx: fetch the four IDX files from mirror= into data_dir (verified)")
+    mirror: str = _f("", "base URL to download IDX files from (empty: the default public mirror)")
+    tfds_name: str = _f("mnist", "data=tfds: mnist | fashion_mnist | kmnist")
+    tfds_dir: str = _f("", "TFDS data_dir (empty: TFDS default ~/tensorflow_datasets)")
+    path: str = _f("", "data=csv: the CSV file")
+    label: str = _f("label", "data=csv: the label column")
+    features: str = _f("", "data=csv: comma-separated feature columns (empty: all other numeric columns)")
+    label_threshold: float = _f(math.nan, "data=csv: label = 1 if value >= threshold else 0 (nan: labels as they are)")
+    missing: str = _f("error", "data=csv: missing values: error | drop | mean (training-split means)", choices=MISSING)
+    test_fraction: float = _f(0.2, "data=csv: fraction held out for the test split")
+    # training
+    optimizer: str = _f("adam", "sgd | momentum | adam | adamw", choices=OPTIMIZERS)
+    lr: float = _f(1e-3, "peak learning rate (> 0)")
+    weight_decay: float = _f(0.0, "weight decay (adamw: decoupled; others: L2 added to the gradient)")
+    momentum: float = _f(0.9, "momentum for optimizer=momentum")
+    schedule: str = _f("constant", "constant | cosine | warmup_cosine", choices=SCHEDULES)
+    warmup_epochs: float = _f(1.0, "warmup length in epochs for schedule=warmup_cosine")
+    epochs: int = _f(5, "passes over the training split (>= 1)")
+    batch_size: int = _f(128, "examples per step (>= 1; clamped to the training-set size)")
+    eval_batch_size: int = _f(2000, "examples per evaluation chunk (bounds memory)")
+    seed: int = _f(0, "seed for init and data order")
+    # outputs
+    out: str = _f("runs", "folder that holds run folders")
+    name: str = _f("", "run folder name (empty: <model>-<task>-<time>)")
+    wandb: str = _f("", "offline | online | disabled (empty: $WANDB_MODE, else offline)")
+    wandb_project: str = _f("mlx", "W&B project")
+    wandb_group: str = _f("", "W&B group (sweeps set it to the sweep name)")
+    pictures: bool = _f(True, "draw the run's pictures (filters, boundaries, ...)")
+    checkpoint_every: int = _f(0, "save a resumable checkpoint every N epochs (0: never)")
+
+    def __post_init__(self):
+        validate(self)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        if math.isnan(d["label_threshold"]):
+            d["label_threshold"] = None
+        return d
+
+    def replace(self, **kw) -> "Config":
+        return dataclasses.replace(self, **kw)
+
+    @property
+    def wandb_mode(self) -> str:
+        return self.wandb or os.environ.get("WANDB_MODE", "") or "offline"
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
+
+def validate(c: Config) -> None:
+    for name, f in FIELDS.items():
+        choices = f.metadata.get("choices")
+        if choices and getattr(c, name) not in choices:
+            raise ConfigError(f"{name}={getattr(c, name)!r} is not allowed; allowed: {', '.join(choices)}")
+    parse_task(c.task)
+    if not (c.lr > 0 and math.isfinite(c.lr)):
+        raise ConfigError(f"lr={c.lr!r} must be a positive finite number")
+    if not (c.weight_decay >= 0 and math.isfinite(c.weight_decay)):
+        raise ConfigError(f"weight_decay={c.weight_decay!r} must be >= 0")
+    for name in ("epochs", "batch_size", "eval_batch_size"):
+        if getattr(c, name) < 1:
+            raise ConfigError(f"{name}={getattr(c, name)} must be a positive integer")
+    if c.checkpoint_every < 0:
+        raise ConfigError(f"checkpoint_every={c.checkpoint_every} must be >= 0 (0: never)")
+    if not c.hidden or any(type(h) is not int or h < 1 for h in c.hidden):
+        raise ConfigError(f"hidden={list(c.hidden)!r} must be one or more positive integers, e.g. 256 or [512,256]")
+    if not 0 < c.test_fraction < 1:
+        raise ConfigError(f"test_fraction={c.test_fraction} must be between 0 and 1")
+    if c.wandb and c.wandb not in WANDB_MODES:
+        raise ConfigError(f"wandb={c.wandb!r} is not allowed; allowed: {', '.join(WANDB_MODES)}")
+    if c.data == "csv" and not c.path:
+        raise ConfigError("data=csv needs path=FILE (and label=COLUMN)")
+
+
+# ---------------------------------------------------------------- parsing values and argv
+
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+
+def _parse_int(key, s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise ConfigError(f"{key}={s!r} is not an integer") from None
+    if not v.is_integer():
+        raise ConfigError(f"{key}={s!r} is not an integer")
+    return int(v)
+
+
+def parse_value(key: str, raw: Any) -> Any:
+    """Convert ``raw`` (a string from the command line, or a YAML/JSON value) to ``key``'s type."""
+    if key not in FIELDS:
+        raise ConfigError(f"unknown key {key!r}; allowed: {', '.join(FIELDS)}")
+    default = FIELDS[key].default
+    if key == "hidden":
+        v = raw
+        if isinstance(v, str):
+            s = v.strip()
+            try:
+                v = json.loads(s) if s.startswith("[") else [x for x in s.replace(",", " ").split()]
+            except json.JSONDecodeError:
+                raise ConfigError(f"hidden={raw!r} must be positive integers, e.g. 256 or [512,256]") from None
+        if not isinstance(v, (list, tuple)):
+            v = [v]
+        out = []
+        for h in v:
+            if isinstance(h, bool) or isinstance(h, float) and not h.is_integer():
+                raise ConfigError(f"hidden={raw!r} must be positive integers, e.g. 256 or [512,256]")
+            try:
+                out.append(_parse_int("hidden", h) if isinstance(h, str) else int(h))
+            except (ConfigError, TypeError, ValueError):
+                raise ConfigError(f"hidden={raw!r} must be positive integers, e.g. 256 or [512,256]") from None
+        return tuple(out)
+    if isinstance(default, bool):
+        if isinstance(raw, bool):
+            return raw
+        s = str(raw).strip().lower()
+        if s in _TRUE | _FALSE:
+            return s in _TRUE
+        raise ConfigError(f"{key}={raw!r} is not a boolean; allowed: true, false")
+    if isinstance(default, int):
+        if isinstance(raw, bool):
+            raise ConfigError(f"{key}={raw!r} is not an integer")
+        if isinstance(raw, (int, float)):
+            return _parse_int(key, str(raw))
+        return _parse_int(key, str(raw).strip())
+    if isinstance(default, float):
+        if isinstance(raw, bool):
+            raise ConfigError(f"{key}={raw!r} is not a number")
+        if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "none", "null")):
+            return math.nan
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}={raw!r} is not a number") from None
+    if raw is None:
+        return ""
+    return str(raw)
+
+
+def split_overrides(argv: list[str]) -> dict[str, str]:
+    """['lr=0.1', '--epochs=3', '--model', 'mlp'] -> {'lr': '0.1', 'epochs': '3', 'model': 'mlp'}.
+
+    A boolean key may stand alone (``--download`` means ``download=true``).
+    """
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        a, i = argv[i], i + 1
+        dashed = a.startswith("--")
+        a = a[2:] if dashed else a
+        if "=" in a:
+            k, v = a.split("=", 1)
+        elif dashed:
+            k, nxt = a, (argv[i] if i < len(argv) else None)
+            is_bool = isinstance(getattr(FIELDS.get(k.replace("-", "_")), "default", None), bool)
+            if is_bool and (nxt is None or nxt.strip().lower() not in _TRUE | _FALSE):
+                v = "true"
+            elif nxt is None:
+                raise ConfigError(f"--{k} needs a value: --{k}=VALUE or --{k} VALUE")
+            else:
+                v, i = nxt, i + 1
+        else:
+            raise ConfigError(f"argument {a!r} is not key=value; e.g. lr=0.01 or --lr=0.01")
+        out[k.strip().replace("-", "_")] = v
+    return out
+
+
+def make_config(overrides: dict[str, Any] | None = None, base: Config | None = None) -> Config:
+    """A validated Config from ``base`` (default Config()) with ``overrides`` parsed by type."""
+    kw = {k: parse_value(k, v) for k, v in (overrides or {}).items()}
+    base = base or Config()
+    try:
+        return dataclasses.replace(base, **kw)
+    except TypeError as e:  # pragma: no cover - parse_value already rejected unknown keys
+        raise ConfigError(str(e)) from None
+
+
+def config_from_argv(argv: list[str]) -> Config:
+    return make_config(split_overrides(argv))
+
+
+def help_text() -> str:
+    lines = []
+    for name, f in FIELDS.items():
+        d = f.default
+        shown = list(d) if isinstance(d, tuple) else d
+        if isinstance(d, float) and math.isnan(d):
+            shown = "none"
+        lines.append(f"  {name:<17} {str(shown):<12} {f.metadata['help']}")
+    return "\n".join(lines)

@@ -1,0 +1,243 @@
+"""A whole training run as one pure, jit-compiled, vmappable function.
+
+    trainer = make_train(config, task_data)          # host-side set-up, static shapes
+    data = trainer.put(task_data)                    # arrays on the device, once (uint8)
+    params, metrics = jax.jit(trainer.train)(Hparams(lr, wd), key, data)
+
+``train(hparams, key, data)`` runs ``epochs x steps`` optimizer steps in nested ``lax.scan``s:
+each epoch draws a permutation from the run's key, batches are gathered on the device inside the
+scan and scaled to [0, 1] there, and the test split is evaluated after every epoch in bounded
+chunks. It returns the final params and per-epoch metrics (float32[epochs] each).
+
+Swept values (learning rate, weight decay, the key) are *arguments*, everything that changes the
+compiled program (model, sizes, optimizer, schedule, epochs, batch size) is fixed by the config,
+so a sweep is ``jit(vmap(train, in_axes=(0, 0, None)))``. Unlike purejaxrl's ``make_train`` we
+also pass the data as an argument instead of closing over it: a closed-over array would be baked
+into the compiled program as a constant (slow to compile, copied per program), an argument is
+shared by every lane and every program.
+
+This module imports no W&B, no plotting and does no file I/O.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from mlx.models import Model, make_model
+
+METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+
+
+class Hparams(NamedTuple):
+    """The traced (vmappable) hyperparameters: float32[] each, or float32[c] under vmap."""
+
+    lr: jax.Array
+    weight_decay: jax.Array
+
+
+class TrainState(NamedTuple):
+    params: dict       # model params (plain pytree)
+    opt_state: tuple   # optax state (step count inside drives the schedule)
+    epoch: jax.Array   # int32[]: epochs completed
+
+
+class DeviceData(NamedTuple):
+    x_train: jax.Array  # uint8[n, d] (or float32[n, d] features)
+    y_train: jax.Array  # int32[n]
+    x_test: jax.Array   # uint8[chunks, eval_batch, d]: test split padded to whole chunks
+    y_test: jax.Array   # int32[chunks, eval_batch]
+    test_mask: jax.Array  # float32[chunks, eval_batch]: 1 for real examples, 0 for padding
+
+
+class Trainer(NamedTuple):
+    """What make_train returns: pure functions plus the static facts they were built for."""
+
+    model: Model
+    init: Callable    # (hparams, key) -> TrainState
+    run: Callable     # (state, hparams, key, data, n_epochs: static) -> (state, metrics)
+    train: Callable   # (hparams, key, data) -> (params, metrics)
+    put: Callable     # (task_data) -> DeviceData
+    steps_per_epoch: int
+    batch_size: int
+    epochs: int
+
+
+def scale_inputs(x):
+    """uint8 pixels -> float32 in [0, 1]; float features pass through."""
+    return x.astype(jnp.float32) / 255.0 if x.dtype == jnp.uint8 else x.astype(jnp.float32)
+
+
+def loss_and_accuracy(logits, y, k_out: int):
+    """Mean loss and accuracy. logits float32[n, k_out], y int32[n].
+
+    Binary (k_out = 1): cross-entropy of p = sigmoid(z) computed from the logit with
+    log-sigmoid, -[y log sigma(z) + (1 - y) log sigma(-z)], never the log of a rounded p.
+    K classes: softmax cross-entropy.
+    """
+    if k_out == 1:
+        z = logits[:, 0]
+        yf = y.astype(jnp.float32)
+        losses = -(yf * jax.nn.log_sigmoid(z) + (1.0 - yf) * jax.nn.log_sigmoid(-z))
+        correct = (z > 0).astype(jnp.int32) == y
+    else:
+        losses = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+        correct = jnp.argmax(logits, -1) == y
+    return losses, correct.astype(jnp.float32)
+
+
+def make_optimizer(name: str, lr, weight_decay, *, schedule: str, total_steps: int,
+                   warmup_steps: int = 0, momentum: float = 0.9) -> optax.GradientTransformation:
+    """An optax optimizer whose learning rate and weight decay may be traced values.
+
+    schedule: 'constant' | 'cosine' (to 0 over total_steps) | 'warmup_cosine' (linear warmup
+    from 0 over warmup_steps, then cosine to 0). adamw decays weights decoupled from the
+    gradient; sgd, momentum and adam add weight_decay * params to the gradient (L2).
+    """
+    if schedule == "constant":
+        sched = lr
+    elif schedule == "cosine":
+        sched = optax.cosine_decay_schedule(lr, max(total_steps, 1))
+    elif schedule == "warmup_cosine":
+        w = min(max(warmup_steps, 1), max(total_steps - 1, 1))
+        sched = optax.warmup_cosine_decay_schedule(0.0, lr, w, max(total_steps, w + 1))
+    else:
+        raise ValueError(f"unknown schedule {schedule!r}")
+    if name == "adamw":
+        return optax.adamw(sched, weight_decay=weight_decay)
+    base = {"sgd": lambda: optax.sgd(sched),
+            "momentum": lambda: optax.sgd(sched, momentum=momentum),
+            "adam": lambda: optax.adam(sched)}[name]()
+    return optax.chain(optax.add_decayed_weights(weight_decay), base)
+
+
+def pad_test(x: np.ndarray, y: np.ndarray, eval_batch: int):
+    """Pad the test split to whole chunks: (x[c, b, d], y[c, b], mask[c, b])."""
+    n = len(y)
+    b = max(1, min(eval_batch, n))
+    c = -(-n // b)
+    pad = c * b - n
+    xp = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]).reshape(c, b, -1)
+    yp = np.concatenate([y, np.zeros(pad, y.dtype)]).reshape(c, b)
+    mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)]).reshape(c, b)
+    return xp, yp, mask
+
+
+def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = None,
+               shared_data_key: bool = False) -> Trainer:
+    """Build the pure training functions for config ``cfg`` and data shaped like ``td``.
+
+    cfg: mlx.config.Config (its static fields: model, hidden, activation, precision, optimizer,
+         schedule, warmup_epochs, momentum, epochs, batch_size, eval_batch_size).
+    td: mlx.tasks.TaskData (only shapes and k_out are read here; ``put`` moves the arrays).
+    snapshots: also return the logreg weights after every epoch (metrics["b"]: float32[E, d, k]).
+    progress: a host function called once per epoch as progress(epoch, metrics_of_epoch)
+        through jax.debug.callback (never per step). Leave None under vmap.
+    shared_data_key: the data order comes from ``key`` only through ``data_key`` passed by the
+        caller (see ``train``'s signature); lets a sweep share one order across lanes.
+    """
+    n, d = td.x_train.shape
+    k_out = td.k_out
+    bs = int(min(cfg.batch_size, n))  # documented clamp: a batch cannot exceed the data
+    steps = n // bs
+    epochs = int(cfg.epochs)
+    model = make_model(cfg.model, d=d, k_out=k_out, hidden=cfg.hidden,
+                       activation=cfg.activation, precision=cfg.precision)
+
+    def optimizer(hp: Hparams):
+        return make_optimizer(cfg.optimizer, hp.lr, hp.weight_decay, schedule=cfg.schedule,
+                              total_steps=epochs * steps,
+                              warmup_steps=int(round(cfg.warmup_epochs * steps)),
+                              momentum=cfg.momentum)
+
+    def loss_fn(params, xb, yb):
+        losses, correct = loss_and_accuracy(model.apply(params, scale_inputs(xb)), yb, k_out)
+        return losses.mean(), correct.mean()
+
+    def evaluate(params, data: DeviceData):
+        def chunk(args):
+            xc, yc, mc = args
+            losses, correct = loss_and_accuracy(model.apply(params, scale_inputs(xc)), yc, k_out)
+            return (losses * mc).sum(), (correct * mc).sum()
+        loss_sums, correct_sums = jax.lax.map(chunk, (data.x_test, data.y_test, data.test_mask))
+        m = data.test_mask.sum()
+        return loss_sums.sum() / m, correct_sums.sum() / m
+
+    def init(hp: Hparams, key) -> TrainState:
+        params = model.init(jax.random.fold_in(key, 0))
+        return TrainState(params, optimizer(hp).init(params), jnp.zeros((), jnp.int32))
+
+    def run(state: TrainState, hp: Hparams, key, data: DeviceData, n_epochs: int, data_key=None):
+        """Run ``n_epochs`` more epochs from ``state``. The order of epoch e depends only on
+        (key, e), so a run split into segments (checkpoint + resume) equals an unbroken one."""
+        opt = optimizer(hp)
+        order_key = jax.random.fold_in(key if data_key is None else data_key, 1)
+
+        def epoch_body(carry, epoch):
+            params, opt_state = carry
+            perm = jax.random.permutation(jax.random.fold_in(order_key, epoch), n)
+            idx = perm[: steps * bs].reshape(steps, bs)
+
+            def step(c, ib):
+                p, s = c
+                (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+                    p, data.x_train[ib], data.y_train[ib])
+                updates, s = opt.update(grads, s, p)
+                return (optax.apply_updates(p, updates), s), (loss, acc)
+
+            (params, opt_state), (losses, accs) = jax.lax.scan(step, (params, opt_state), idx)
+            test_loss, test_acc = evaluate(params, data)
+            m = {"train_loss": losses.mean(), "train_accuracy": accs.mean(),
+                 "test_loss": test_loss, "test_accuracy": test_acc}
+            if progress is not None:
+                jax.debug.callback(progress, epoch, m)
+            if snapshots and cfg.model == "logreg":
+                m = {**m, "b": params["b"]}
+            return (params, opt_state), m
+
+        epochs_idx = state.epoch + jnp.arange(n_epochs, dtype=jnp.int32)
+        (params, opt_state), metrics = jax.lax.scan(
+            epoch_body, (state.params, state.opt_state), epochs_idx)
+        return TrainState(params, opt_state, state.epoch + n_epochs), metrics
+
+    def train(hp: Hparams, key, data: DeviceData, data_key=None):
+        """hp: Hparams of float32[]; key: PRNG key; data: DeviceData.
+        Returns (params, metrics: {name: float32[epochs]})."""
+        state, metrics = run(init(hp, key), hp, key, data, epochs, data_key)
+        return state.params, metrics
+
+    def put(td_) -> DeviceData:
+        xt, yt, mt = pad_test(td_.x_test, td_.y_test, cfg.eval_batch_size)
+        return DeviceData(*(jax.device_put(a) for a in
+                            (td_.x_train, td_.y_train.astype(np.int32), xt, yt.astype(np.int32), mt)))
+
+    return Trainer(model, init, run, train, put, steps, bs, epochs)
+
+
+def hparams(lr, weight_decay=0.0) -> Hparams:
+    """Hparams from Python floats or sequences (sequences give a batch for vmap)."""
+    return Hparams(jnp.asarray(lr, jnp.float32), jnp.asarray(weight_decay, jnp.float32))
+
+
+def seed_keys(seeds):
+    """PRNG keys for one seed (key[]) or a sequence of seeds (key[c])."""
+    s = np.asarray(seeds, np.uint32)
+    return jax.random.key(s) if s.ndim == 0 else jax.vmap(jax.random.key)(s)
+
+
+def fit(cfg, td, *, snapshots: bool = False, progress: Callable | None = None):
+    """Train one config: returns (params, metrics as numpy, seconds dict). Convenience wrapper."""
+    import time
+    tr = make_train(cfg, td, snapshots=snapshots, progress=progress)
+    data = tr.put(td)
+    hp = hparams(cfg.lr, cfg.weight_decay)
+    key = seed_keys(cfg.seed)
+    t0 = time.perf_counter()
+    compiled = jax.jit(tr.train).lower(hp, key, data).compile()
+    t1 = time.perf_counter()
+    params, metrics = jax.block_until_ready(compiled(hp, key, data))
+    t2 = time.perf_counter()
+    return params, jax.device_get(metrics), {"compile_seconds": t1 - t0, "train_seconds": t2 - t1}
