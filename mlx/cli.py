@@ -61,7 +61,7 @@ def _lazy(module: str, fn: str):
 COMMANDS = {
     "train": cmd_train,
     "report": cmd_report,
-    "sweep": _lazy("mlx.sweep_cli", "main"),
+    "sweep": _lazy("mlx.sweep_run", "main"),
     "predict": _lazy("mlx.predict", "main"),
     "bench": _lazy("mlx.bench", "main"),
 }

@@ -1,0 +1,125 @@
+"""The run's pictures: evaluate the trained model on arrays, hand them to ``mlx.pictures``,
+save PNGs (atomically) with ``pictures.json`` captions. The W&B logging is in ``mlx.run``."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mlx import pictures, track
+from mlx.models import first_layer, make_model
+from mlx.tasks import TaskData
+from mlx.train import scale_inputs
+
+PCA_FIT_MAX = 10_000  # training examples used to fit the two principal components
+
+
+def predict_logits(cfg, td: TaskData, params, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """float32[n, k_out] logits of ``x`` (uint8 pixels or float features), in chunks."""
+    model = make_model(cfg.model, d=x.shape[1], k_out=td.k_out, hidden=cfg.hidden,
+                       activation=cfg.activation, precision=cfg.precision)
+    fn = jax.jit(lambda p, xb: model.apply(p, scale_inputs(xb)))
+    return np.concatenate([np.asarray(fn(params, x[i:i + chunk])) for i in range(0, len(x), chunk)]
+                          or [np.zeros((0, td.k_out), np.float32)])
+
+
+def assign_styles(x: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """int[n]: the nearest style mean (pixel space, Euclidean) of each image x float[n, d]."""
+    d2 = (x ** 2).sum(1)[:, None] - 2 * x @ means.T + (means ** 2).sum(1)[None]
+    return np.argmin(d2, 1)
+
+
+def _train_2d(cfg, td: TaskData, mean, comps):
+    """The same model trained on the two principal-component coordinates only."""
+    from mlx.tasks import TaskData as TD
+    from mlx.train import fit
+    z_tr = pictures.pca_project(td.x_train.astype(np.float32) / 255.0, mean, comps).astype(np.float32)
+    z_te = pictures.pca_project(td.x_test.astype(np.float32) / 255.0, mean, comps).astype(np.float32)
+    td2 = TD(z_tr, td.y_train, z_te, td.y_test, td.task, td.num_classes, td.class_names,
+             td.balance, None, td.source, td.name)
+    cfg2 = cfg.replace(epochs=min(cfg.epochs, 5), precision="float32")
+    params2, _, _ = fit(cfg2, td2)
+    model2 = make_model(cfg2.model, d=2, k_out=1, hidden=cfg2.hidden, activation=cfg2.activation)
+    f = jax.jit(lambda p, z: jax.nn.sigmoid(model2.apply(p, z)[:, 0]))
+    return z_te, lambda z: np.asarray(f(params2, jnp.asarray(z, jnp.float32)))
+
+
+def draw_run_pictures(cfg, td: TaskData, params, metrics) -> dict:
+    """{name: (Figure, caption)} for one trained run. Images only where the data are images."""
+    out = {}
+    cap = pictures.CAPTIONS
+    binary = td.k_out == 1
+    names = tuple(td.class_names)
+    logits = predict_logits(cfg, td, params, td.x_test)
+    pred = (logits[:, 0] > 0).astype(int) if binary else logits.argmax(1)
+    out["confusion_matrix"] = (pictures.confusion_matrix_figure(td.y_test, pred, class_names=names),
+                               cap["confusion_matrix"])
+    if binary:
+        out["logit_histogram"] = (pictures.logit_histogram(logits[:, 0], td.y_test, class_names=names),
+                                  cap["logit_histogram"])
+        out["roc_pr"] = (pictures.roc_pr_curves(td.y_test, logits[:, 0]), cap["roc_pr"])
+    if td.image_shape is None:
+        return out
+    p = jax.device_get(params)
+    if cfg.model == "logreg":
+        b = np.asarray(p["b"])
+        out["filter"] = (pictures.filter_figure(b.T, titles=None if binary else list(names),
+                                                class_names=(names[0], names[1]) if binary else ("others", "class"),
+                                                title=f"logreg filter, task {td.task.name}"), cap["filter"])
+        if "b" in metrics and binary:
+            snaps = np.asarray(metrics["b"])[:, :, 0]
+            out["filter_strip"] = (pictures.filter_strip(snaps, list(range(1, len(snaps) + 1))),
+                                   cap["filter_strip"])
+        if binary:
+            x = td.x_test[:4].astype(np.float32) / 255.0
+            out["evidence"] = (pictures.evidence_maps(x, b[:, 0], float(p["b0"][0]), y=td.y_test[:4],
+                                                      class_names=(names[0], names[1])), cap["evidence"])
+    else:
+        w1, _ = first_layer(p)
+        nxt = p["hidden_1" if "hidden_1" in p else "out"]["kernel"]
+        out["mlp_filters"] = (pictures.mlp_filters(np.asarray(w1), np.asarray(nxt)), cap["mlp_filters"])
+    if binary:
+        rng = np.random.default_rng(0)
+        sub = rng.choice(len(td.x_train), min(PCA_FIT_MAX, len(td.x_train)), replace=False)
+        mean, comps = pictures.pca_fit(td.x_train[np.sort(sub)].astype(np.float32) / 255.0, 2)
+        model = make_model(cfg.model, d=td.x_train.shape[1], k_out=1, hidden=cfg.hidden,
+                           activation=cfg.activation, precision=cfg.precision)
+        f = jax.jit(lambda q, x: jax.nn.sigmoid(model.apply(q, x)[:, 0]))
+        proba = lambda x: np.asarray(f(p, jnp.asarray(x, jnp.float32)))  # noqa: E731
+        out["decision_boundary"] = (pictures.decision_boundary(
+            td.x_test.astype(np.float32) / 255.0, td.y_test, proba, mean=mean, components=comps,
+            class_names=(names[0], names[1]), title=f"{cfg.model} on {td.task.name}: p(x) on the PC1-PC2 plane"),
+            cap["decision_boundary"])
+        z_te, proba2 = _train_2d(cfg, td, mean, comps)
+        out["decision_boundary_2d"] = (pictures.decision_boundary_2d(
+            z_te, td.y_test, proba2, class_names=(names[0], names[1]),
+            title=f"{cfg.model} trained on the 2 principal components only ({td.task.name})"),
+            cap["decision_boundary_2d"])
+    if td.task.kind == "rest":
+        pos = td.x_train[td.y_train == 1].astype(np.float32) / 255.0
+        if len(pos) >= 10:
+            cl = pictures.cluster_styles(pos, seed=cfg.seed)
+            te = td.y_test == 1
+            styles = assign_styles(td.x_test[te].astype(np.float32) / 255.0, cl.means)
+            rec = pictures.style_recall(styles, pred[te] == 1, cl.k)
+            counts = np.bincount(styles, minlength=cl.k)
+            out["styles"] = (pictures.styles_figure(pos, cl), cap["styles"])
+            out["style_recall"] = (pictures.style_recall_figure({cfg.model: rec}, counts, means=cl.means),
+                                   cap["style_recall"])
+    return out
+
+
+def save_pictures(folder: Path, figs: dict) -> dict:
+    """Write each figure as <folder>/<name>.png (atomic) and pictures.json; returns
+    {name: (path, caption)}."""
+    saved = {}
+    for name, (fig, caption) in figs.items():
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100)
+        saved[name] = (track.atomic_write_bytes(Path(folder) / f"{name}.png", buf.getvalue()), caption)
+        fig.clf()
+    track.atomic_write_json(Path(folder) / "pictures.json", {p.name: c for p, c in saved.values()})
+    return saved

@@ -1,0 +1,165 @@
+"""The sweep's outputs: results.csv, the comparison tables, comparison.png, best_filters.png."""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from mlx import track
+
+METRIC_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+PARAM_COLS = ("model", "task", "lr", "epochs", "seed", "weight_decay", "optimizer", "schedule",
+              "batch_size", "hidden", "activation", "precision", "data")
+
+
+def results_table(rows: list[dict], spec) -> tuple[list[dict], list[str]]:
+    """One flat row per config, sorted by index, with per-budget metrics test_accuracy@e."""
+    budgets = sorted({int(r["budget"]) for r in rows})
+    swept = [k for k in spec.parameters if k not in PARAM_COLS]
+    cols = (["index", "name"] + list(PARAM_COLS) + swept + list(METRIC_KEYS)
+            + [f"test_accuracy@{b}" for b in budgets] + [f"test_loss@{b}" for b in budgets]
+            + ["diverged", "epochs_trained", "stopped_early", "trajectory", "group", "seconds", "config_id"])
+    out = []
+    for r in sorted(rows, key=lambda r: r["index"]):
+        flat = {k: r.get(k) for k in cols if k in r}
+        flat["hidden"] = "x".join(str(h) for h in r["hidden"]) if r["model"] == "mlp" else ""
+        for b in budgets:
+            ok = b <= r["epochs_trained"]
+            flat[f"test_accuracy@{b}"] = r["history"]["test_accuracy"][b - 1] if ok else ""
+            flat[f"test_loss@{b}"] = r["history"]["test_loss"][b - 1] if ok else ""
+        out.append(flat)
+    return out, cols
+
+
+def _mean_std(v):
+    v = np.asarray(v, float)
+    return (float(v.mean()), float(v.std())) if len(v) else (math.nan, math.nan)
+
+
+def comparison(rows: list[dict], metric: str = "test_accuracy", goal: str = "maximize"):
+    """(best: one row per model x task; by_epochs: model x task x epochs at the best lr,
+    mean and spread over seeds)."""
+    sgn = 1 if goal == "maximize" else -1
+    best = {}
+    for r in rows:
+        if r["diverged"] or not np.isfinite(r[metric]):
+            continue
+        k = (r["model"], r["task"])
+        if k not in best or sgn * r[metric] > sgn * best[k][metric]:
+            best[k] = r
+    cells = defaultdict(lambda: defaultdict(list))
+    diverged = defaultdict(int)
+    for r in rows:
+        k = (r["model"], r["task"], int(r["epochs"]))
+        if r["diverged"]:
+            diverged[k] += 1
+            continue
+        cells[k][float(r["lr"])].append(r[metric])
+    by_epochs = []
+    for k in sorted(set(cells) | set(diverged)):
+        per_lr = {lr: _mean_std(v) + (len(v),) for lr, v in cells.get(k, {}).items()}
+        if per_lr:
+            lr = max(per_lr, key=lambda l: sgn * per_lr[l][0])
+            m, s, n = per_lr[lr]
+        else:
+            lr, m, s, n = math.nan, math.nan, math.nan, 0
+        by_epochs.append({"model": k[0], "task": k[1], "epochs": k[2], "best_lr": lr,
+                          f"{metric}_mean": m, f"{metric}_std": s, "seeds": n,
+                          "diverged_configs": diverged.get(k, 0)})
+    return [best[k] for k in sorted(best)], by_epochs
+
+
+def markdown_tables(best: list[dict], by_epochs: list[dict], metric: str) -> str:
+    lines = ["## Best config per model and task", "",
+             f"| model | task | {metric} | lr | epochs | seed | run |", "|---|---|---|---|---|---|---|"]
+    for r in best:
+        lines.append(f"| {r['model']} | {r['task']} | {r[metric]:.4f} | {r['lr']:g} | {r['epochs']} "
+                     f"| {r['seed']} | {r['name']} |")
+    lines += ["", f"## {metric} by model x task x epochs (best lr; mean ± std over seeds)", "",
+              f"| model | task | epochs | best lr | {metric} | seeds | diverged configs |",
+              "|---|---|---|---|---|---|---|"]
+    for r in by_epochs:
+        m, s = r[f"{metric}_mean"], r[f"{metric}_std"]
+        lines.append(f"| {r['model']} | {r['task']} | {r['epochs']} | {r['best_lr']:g} | "
+                     f"{m:.4f} ± {s:.4f} | {r['seeds']} | {r['diverged_configs']} |")
+    return "\n".join(lines) + "\n"
+
+
+def save_figure(fig, path: Path) -> Path:
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return track.atomic_write_bytes(path, buf.getvalue())
+
+
+def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, wandb_errors, say):
+    metric = spec.metric.get("name", "test_accuracy")
+    goal = spec.metric.get("goal", "maximize")
+    table, cols = results_table(rows, spec)
+    track.atomic_write_csv(folder / "results.csv", table, cols)
+    best, by_epochs = comparison(rows, metric, goal)
+    md = markdown_tables(best, by_epochs, metric)
+    track.atomic_write_bytes(folder / "comparison.md", md.encode())
+    track.atomic_write_csv(folder / "comparison.csv", by_epochs)
+    track.atomic_write_json(folder / "best_runs.json", [r["name"] for r in best])
+    captions = {}
+    try:
+        from mlx import pictures
+        fig = pictures.comparison_figure([{k: r[k] for k in ("model", "task", "lr", "epochs", "seed",
+                                                             "test_accuracy", "diverged")} for r in rows])
+        save_figure(fig, folder / "comparison.png")
+        captions["comparison.png"] = pictures.CAPTIONS.get("comparison", "test accuracy vs learning rate")
+        entries = best_filter_entries(best_params)
+        if entries:
+            save_figure(pictures.best_filters_figure(entries), folder / "best_filters.png")
+            captions["best_filters.png"] = pictures.CAPTIONS.get("best_filters", "filters of the best configs")
+    finally:
+        track.atomic_write_json(folder / "pictures.json", captions)
+    n = len(rows)
+    saved = stats["lane_epochs_full"] - stats["lane_epochs"]
+    summary = {
+        "name": spec.name, "method": spec.method, "configs": n,
+        "diverged": int(sum(bool(r["diverged"]) for r in rows)),
+        "trained_this_time": stats["trained"], "groups_trained": stats["groups"],
+        "chunks_trained": stats["chunks"], "seconds_total": elapsed,
+        "train_seconds": stats["train_seconds"], "compile_seconds": stats["compile_seconds"],
+        "configs_per_second": (stats["trained"] / elapsed) if elapsed > 0 and stats["trained"] else None,
+        "trajectories": sorted({r["trajectory"] for r in rows}),
+        "hyperband": bool(spec.early_terminate),
+        "hyperband_config_epochs_saved": saved if spec.early_terminate else 0,
+        "hyperband_best_kept": stats["hyperband_best_kept"],
+        "wandb_errors": wandb_errors[:20], "versions": track.versions(),
+        "device": __import__("jax").devices()[0].device_kind,
+        "devices": len(__import__("jax").devices()),
+    }
+    track.atomic_write_json(folder / "sweep.json", summary)
+    say(md)
+    rate = f", {summary['configs_per_second']:.2f} configs/s" if summary["configs_per_second"] else ""
+    say(f"sweep {spec.name}: {n} configs ({summary['diverged']} diverged, "
+        f"{stats['trained']} trained now) in {elapsed:.1f}s "
+        f"({stats['train_seconds']:.1f}s training + {stats['compile_seconds']:.1f}s compiling){rate}")
+    if spec.early_terminate:
+        kept = {None: "unknown (verify_hyperband=true checks it)", True: "yes", False: "no"}[
+            stats["hyperband_best_kept"]]
+        say(f"hyperband: saved {saved} of {stats['lane_epochs_full']} config-epochs; best config kept: {kept}")
+    say(f"results: {folder / 'results.csv'}")
+    return summary
+
+
+def best_filter_entries(best_params: dict) -> list:
+    """(title, float[n, 784]) per best model x task: logreg filters or the MLP's most important
+    first-layer units."""
+    from mlx.models import first_layer
+    out = []
+    for (model, task), (score, name, params, epochs) in sorted(best_params.items()):
+        if model == "logreg":
+            w = np.asarray(params["b"]).T
+        else:
+            w1, imp = (np.asarray(a) for a in first_layer(params))
+            w = w1[:, np.argsort(-imp)[:8]].T
+        if w.shape[1] != 784:
+            continue
+        out.append((f"{model} {task} ({score:.4f}, {epochs} ep)", w))
+    return out
