@@ -24,7 +24,7 @@ from mlx import track
 from mlx.config import Config
 from mlx.errors import UsageError
 from mlx.tasks import TaskData, apply_task
-from mlx.train import METRICS, hparams, make_train, seed_keys
+from mlx.train import EXPLODED_FACTOR, METRICS, diverged, hparams, make_train, seed_keys
 
 CKPT = "checkpoint.msgpack"
 
@@ -163,14 +163,13 @@ def train_run(cfg: Config, *, td: TaskData | None = None, quiet: bool | None = N
     track.atomic_write_csv(folder / "history.csv", history)
     track.save_params(folder / "params.msgpack", params)
     losses = np.asarray(metrics["train_loss"], np.float64)
-    bad = np.flatnonzero(~np.isfinite(losses))
-    diverged = bool(bad.size) or not np.isfinite(metrics["test_loss"][-1])
+    is_div = diverged(losses, td.num_classes) or not np.isfinite(metrics["test_loss"][-1])
     last = history[-1]
     summary = {
         "test_accuracy": last["test_accuracy"], "test_loss": last["test_loss"],
         "train_loss": last["train_loss"], "train_accuracy": last["train_accuracy"],
         "train_seconds": secs["train_seconds"], "compile_seconds": secs["compile_seconds"],
-        "epochs": cfg.epochs, "diverged": diverged,
+        "epochs": cfg.epochs, "diverged": is_div,
         "data_source": td.source, "data_name": td.name,
         "n_train": int(len(td.y_train)), "n_test": int(len(td.y_test)),
         "class_balance": td.balance, "class_names": list(td.class_names),
@@ -185,21 +184,22 @@ def train_run(cfg: Config, *, td: TaskData | None = None, quiet: bool | None = N
                                 "n_test": summary["n_test"]}, run_dir=folder)
     tracker.log_history(history)
     images = {}
-    if cfg.pictures and not diverged:
+    if cfg.pictures and not is_div:
         from mlx.run_pictures import draw_run_pictures, save_pictures
         images = save_pictures(folder, draw_run_pictures(cfg, td, params, metrics))
         tracker.log_images(images, step=cfg.epochs)
     summary["pictures"] = sorted(p.name for p, _ in images.values())
     summary["wandb_mode"] = tracker.mode
     summary["wandb_run"] = tracker.run_path
-    tracker.finish(summary, exit_code=1 if diverged else 0)
+    tracker.finish(summary, exit_code=1 if is_div else 0)
     track.atomic_write_json(folder / "summary.json", summary)
     (folder / CKPT).unlink(missing_ok=True)
     say(f"test_accuracy {summary['test_accuracy']:.4f}  test_loss {summary['test_loss']:.4f}  "
         f"train {secs['train_seconds']:.2f}s (+{secs['compile_seconds']:.2f}s compile)  -> {folder}")
-    if diverged:
-        e = int(bad[0]) + 1 if bad.size else cfg.epochs
-        raise Diverged(f"training diverged at epoch {e} (loss {losses[e - 1]}) with lr={cfg.lr} "
-                       f"optimizer={cfg.optimizer}; lower lr (must give a finite loss); "
-                       f"everything computed is in {folder}")
+    if is_div:
+        e = next((i + 1 for i in range(len(losses)) if diverged(losses[: i + 1], td.num_classes)),
+                 len(losses))
+        raise Diverged(f"training diverged at epoch {e} (train loss {losses[e - 1]:.4g}) with "
+                       f"lr={cfg.lr:g} optimizer={cfg.optimizer}; use a smaller lr (the loss must stay "
+                       f"finite and below {EXPLODED_FACTOR:g} x log(classes)); everything computed is in {folder}")
     return summary

@@ -31,7 +31,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from mlx.config import Config
 from mlx.models import count_params
-from mlx.train import Hparams, make_train, seed_keys
+from mlx.train import Hparams, diverged, make_train, seed_keys
 
 TRACED = ("lr", "weight_decay", "seed")
 NOT_PROGRAM = TRACED + ("out", "name", "wandb", "wandb_project", "wandb_group", "pictures",
@@ -215,7 +215,7 @@ class ChunkRunner:
                            lane_epochs)
 
 
-def lane_rows(group: Group, chunk: range, res: ChunkResult, configs: list[Config]) -> list[dict]:
+def lane_rows(group: Group, chunk: range, res: ChunkResult, num_classes: int) -> list[dict]:
     """One result row per config whose lane is in ``chunk``: its metrics at its epoch budget."""
     lane_pos = {li: j for j, li in enumerate(chunk)}
     rows = []
@@ -226,11 +226,10 @@ def lane_rows(group: Group, chunk: range, res: ChunkResult, configs: list[Config
         hist = {k: res.metrics[k][j] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
         stop = int(res.stopped_at[j])
         ran = min(e, stop)
-        losses = hist["train_loss"][:ran]
-        diverged = bool((~np.isfinite(losses)).any() or not np.isfinite(hist["test_loss"][ran - 1]))
+        bad = diverged(hist["train_loss"][:ran], num_classes) or not np.isfinite(hist["test_loss"][ran - 1])
         rows.append({
             "config_index": ci, "lane": li, "budget": e, "epochs_trained": ran,
-            "stopped_early": ran < e, "diverged": diverged,
+            "stopped_early": ran < e, "diverged": bad,
             "history": {k: v[:ran].astype(float).tolist() for k, v in hist.items()},
             **{k: float(hist[k][ran - 1]) for k in hist},
             "seconds": res.seconds * ran / max(group.cfg.epochs, 1) / len(chunk),

@@ -251,7 +251,7 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
                     kept = bool(res.stopped_at[int(np.argmax(fin))] == g.cfg.epochs)
                     stats["hyperband_best_kept"] = kept if stats["hyperband_best_kept"] is None \
                         else stats["hyperband_best_kept"] and kept
-                rows = lane_rows(g, ch, res, cfgs)
+                rows = lane_rows(g, ch, res, td.num_classes)
                 finished = []
                 for r in rows:
                     ci = r["config_index"]

@@ -169,3 +169,54 @@ class Tracker:
     @property
     def run_path(self) -> str | None:
         return None if self.run is None else str(Path(self.run.dir).parent)
+
+
+def read_wandb_file(path) -> list:
+    """Records of an offline ``run-<id>.wandb`` file, as ``wandb_internal_pb2.Record`` messages.
+
+    Format (wandb 0.31): a 7-byte header (``:W&B`` + version), then LevelDB-style blocks of
+    32768 bytes; each fragment has a 7-byte head (crc32 uint32 LE, length uint16 LE, type
+    uint8: 1 full, 2 first, 3 middle, 4 last) and the payload of a serialized Record.
+    """
+    from wandb.proto import wandb_internal_pb2 as pb
+    data = Path(path).read_bytes()
+    pos, block, records, buf = 7, 32768, [], b""
+    while pos + 7 <= len(data):
+        left = block - (pos % block)
+        if left < 7:  # block trailer padding
+            pos += left
+            continue
+        length = int.from_bytes(data[pos + 4:pos + 6], "little")
+        kind = data[pos + 6]
+        payload = data[pos + 7:pos + 7 + length]
+        pos += 7 + length
+        if kind == 0 and length == 0:
+            continue
+        if kind in (1, 2):
+            buf = payload
+        elif kind in (3, 4):
+            buf += payload
+        if kind in (1, 4):
+            rec = pb.Record()
+            rec.ParseFromString(buf)
+            records.append(rec)
+            buf = b""
+    return records
+
+
+def wandb_logged_keys(run_folder) -> dict[str, set]:
+    """{'history': keys, 'summary': keys, 'config': keys} logged in a run folder's offline W&B run."""
+    files = sorted(Path(run_folder).glob("wandb/offline-run-*/run-*.wandb"))
+    out = {"history": set(), "summary": set(), "config": set()}
+    for f in files:
+        for rec in read_wandb_file(f):
+            kind = rec.WhichOneof("record_type")
+            if kind == "history":
+                out["history"] |= {"/".join(i.nested_key) or i.key for i in rec.history.item}
+            elif kind == "summary":
+                out["summary"] |= {"/".join(i.nested_key) or i.key for i in rec.summary.update}
+            elif kind == "config":
+                out["config"] |= {"/".join(i.nested_key) or i.key for i in rec.config.update}
+            elif kind == "run":
+                out["config"] |= {"/".join(i.nested_key) or i.key for i in rec.run.config.update}
+    return out

@@ -97,13 +97,17 @@ def make_optimizer(name: str, lr, weight_decay, *, schedule: str, total_steps: i
     from 0 over warmup_steps, then cosine to 0). adamw decays weights decoupled from the
     gradient; sgd, momentum and adam add weight_decay * params to the gradient (L2).
     """
+    # The schedule is built with peak 1 and multiplied by lr, so a traced (vmapped) lr never
+    # meets optax's Python-side checks on schedule values.
     if schedule == "constant":
         sched = lr
     elif schedule == "cosine":
-        sched = optax.cosine_decay_schedule(lr, max(total_steps, 1))
+        unit = optax.cosine_decay_schedule(1.0, max(total_steps, 1))
+        sched = lambda count: lr * unit(count)  # noqa: E731
     elif schedule == "warmup_cosine":
         w = min(max(warmup_steps, 1), max(total_steps - 1, 1))
-        sched = optax.warmup_cosine_decay_schedule(0.0, lr, w, max(total_steps, w + 1))
+        unit = optax.warmup_cosine_decay_schedule(0.0, 1.0, w, max(total_steps, w + 1))
+        sched = lambda count: lr * unit(count)  # noqa: E731
     else:
         raise ValueError(f"unknown schedule {schedule!r}")
     if name == "adamw":
@@ -215,6 +219,20 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
                             (td_.x_train, td_.y_train.astype(np.int32), xt, yt.astype(np.int32), mt)))
 
     return Trainer(model, init, run, train, put, steps, bs, epochs)
+
+
+EXPLODED_FACTOR = 100.0
+
+
+def diverged(train_loss, num_classes: int) -> bool:
+    """True when training blew up: a NaN or inf loss, or a loss more than EXPLODED_FACTOR times
+    the loss of a know-nothing classifier (log K). The second case matters for the logistic
+    regression: its loss is computed stably from the logit, so a huge learning rate gives huge
+    but finite losses (e.g. 1e27) rather than NaN.
+
+    train_loss: float[epochs] (the epochs that ran)."""
+    v = np.asarray(train_loss, np.float64)
+    return bool((~np.isfinite(v)).any() or (v > EXPLODED_FACTOR * np.log(max(num_classes, 2))).any())
 
 
 def hparams(lr, weight_decay=0.0) -> Hparams:
