@@ -1055,6 +1055,9 @@ def comparison_figure(rows: Sequence[Mapping[str, Any]], *, title: str | None = 
                     ax.scatter(div, [0.03] * len(div), marker="x", s=40, color=c, linewidths=1.8,
                                transform=ax.get_xaxis_transform(), clip_on=False, zorder=5)
         ax.set_xscale("log")
+        all_lr = [_float(r["lr"]) for r, _, _ in task_rows]
+        if all_lr:  # the diverged marks use an axes transform: keep their lrs in view
+            ax.set_xlim(min(all_lr) / 2, max(all_lr) * 2)
         ax.set_title(f"task: {task}")
         ax.set_xlabel("learning rate (log scale)")
         ax.set_ylabel("test accuracy")
@@ -1068,7 +1071,7 @@ def comparison_figure(rows: Sequence[Mapping[str, Any]], *, title: str | None = 
         handles.append(Line2D([], [], color="dimgrey", marker="x", ls="", ms=7, mew=1.8,
                               label="diverged / NaN run"))
     if handles:
-        fig.legend(handles=handles, loc="outside right upper", fontsize=8, title="model, budget",
+        fig.legend(handles=handles, loc="outside right center", fontsize=8, title="model, budget",
                    title_fontsize=8)
     fig.suptitle(title or "Test accuracy against learning rate (mean over seeds, bars = std)")
     return fig

@@ -185,7 +185,7 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
         n_total = count or spec.run_cap
         if not n_total:
             raise UsageError("method bayes needs run_cap in the sweep file or count=N")
-        proposer = sweep_spec.Proposer(spec, seed=opts["sweep_seed"])
+        proposer = sweep_spec.Proposer(spec, seed=opts["sweep_seed"], count=n_total)
         configs = []
     else:
         configs = to_configs(sweep_spec.generate(spec, count=count, seed=opts["sweep_seed"]))
@@ -257,9 +257,9 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
                     ci = r["config_index"]
                     c = cfgs[ci]
                     name = run_name(offset + ci, c)
-                    row = {"config_id": config_id(c), "index": offset + ci, "name": name,
-                           "group": gi, "trajectory": "shared" if g.shared else "separate",
-                           **{k: v for k, v in c.to_dict().items()}, **r}
+                    row = {**c.to_dict(), "config_id": config_id(c), "index": offset + ci,
+                           "name": name, "group": gi,
+                           "trajectory": "shared" if g.shared else "separate", **r}
                     row["hidden"] = list(c.hidden)
                     rf = folder / "runs" / name
                     summary = {k: row[k] for k in METRIC_KEYS} | {
@@ -300,11 +300,12 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
             rows = train_configs(configs, 0)
         else:
             rows, offset = [], 0
-            while offset < n_total:
-                n = min(opts["round"], n_total - offset)
-                dicts = proposer.ask(n)
-                cfgs = to_configs(dicts)
-                got = train_configs(cfgs, offset)
+            while offset < n_total and not proposer.done:
+                dicts = proposer.ask(min(opts["round"], n_total - offset))
+                if not dicts:
+                    break
+                n = len(dicts)
+                got = train_configs(to_configs(dicts), offset)
                 by_idx = {r["index"]: r for r in got}
                 vals = [by_idx[offset + i][metric] if not by_idx[offset + i]["diverged"] else math.nan
                         for i in range(n)]

@@ -221,7 +221,7 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
     return Trainer(model, init, run, train, put, steps, bs, epochs)
 
 
-EXPLODED_FACTOR = 100.0
+EXPLODED_FACTOR = 10.0
 
 
 def diverged(train_loss, num_classes: int) -> bool:

@@ -1,0 +1,196 @@
+"""The local sweep engine: batches, shared epoch budgets, sharding, hyperband, resume, outputs."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from _util import ROOT, assert_usage_error, run_cli, sample
+
+from mlx.config import make_config
+from mlx.tasks import apply_task
+from mlx.train import fit
+
+SWEEP = """
+name: {name}
+method: grid
+metric: {{name: test_accuracy, goal: maximize}}
+parameters:
+  model: {{values: [logreg, mlp]}}
+  task: {{value: "0v1"}}
+  lr: {{values: [0.01, 0.3, 1000.0]}}
+  epochs: {{values: [1, 3]}}
+  seed: {{values: [0, 1]}}
+  optimizer: {{value: sgd}}
+  hidden: {{value: 16}}
+{extra}
+"""
+
+
+def _write(tmp_path, name="t", extra=""):
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(SWEEP.format(name=name, extra=extra))
+    return p
+
+
+def _rows(folder):
+    with open(folder / "results.csv") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sweep")
+    p = run_cli("sweep", _write(tmp), "data=sample", f"out={tmp}", "chunk=4")
+    assert p.returncode == 0, p.stderr[-3000:]
+    return tmp / "t", p
+
+
+def test_results_one_row_per_config_with_budgets_from_one_trajectory(swept):
+    folder, proc = swept
+    rows = _rows(folder)
+    assert len(rows) == 2 * 3 * 2 * 2
+    assert [int(r["index"]) for r in rows] == list(range(24))
+    for r in rows:
+        assert r["trajectory"] == "shared"
+    by = {(r["model"], float(r["lr"]), int(r["seed"]), int(r["epochs"])): r for r in rows}
+    for (m, lr, s, e), r in by.items():
+        if e == 3:  # the 1-epoch config reads epoch 1 of the 3-epoch trajectory
+            assert by[(m, lr, s, 1)]["test_accuracy"] == r["test_accuracy@1"]
+    # the largest lr diverges, the others do not, and it did not poison its batch
+    for r in rows:
+        assert (r["diverged"] == "True") == (float(r["lr"]) == 1000.0)
+    assert float(by[("logreg", 0.3, 0, 3)]["test_accuracy"]) > 0.97
+    # a lane equals the same config trained alone
+    _, m, _ = fit(make_config({"model": "logreg", "task": "0v1", "lr": 0.3, "epochs": 3,
+                               "optimizer": "sgd", "seed": 1}), apply_task("0v1", sample()))
+    assert float(by[("logreg", 0.3, 1, 3)]["test_accuracy"]) == pytest.approx(float(m["test_accuracy"][-1]), abs=1e-6)
+    assert "24 configs" in proc.stdout and "configs/s" in proc.stdout
+
+
+def test_outputs_tables_figure_and_wandb_runs_grouped(swept):
+    from mlx.track import read_wandb_file
+    folder, _ = swept
+    for f in ["comparison.md", "comparison.csv", "comparison.png", "best_filters.png", "sweep.json",
+              "best_runs.json"]:
+        assert (folder / f).is_file(), f
+    md = (folder / "comparison.md").read_text()
+    assert "| logreg | 0v1 | 3 |" in md and "| mlp | 0v1 | 1 |" in md and "±" in md
+    s = json.loads((folder / "sweep.json").read_text())
+    assert s["configs"] == 24 and s["diverged"] == 8 and s["trajectories"] == ["shared"]
+    runs = sorted((folder / "runs").iterdir())
+    assert len(runs) == 24 and all((r / "wandb.done").exists() for r in runs)
+    wf = next(runs[0].glob("wandb/offline-run-*/run-*.wandb"))
+    recs = [r for r in read_wandb_file(wf) if r.WhichOneof("record_type") == "run"]
+    assert recs and recs[0].run.run_group == "t" and recs[0].run.display_name == runs[0].name
+
+
+def test_report_of_the_sweep(swept):
+    folder, _ = swept
+    p = run_cli("report", folder)
+    assert p.returncode == 0, p.stderr
+    html = (folder / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 2 and "http://" not in html and "https://" not in html
+
+
+def test_sharded_over_four_devices_equals_one_device(swept, tmp_path):
+    folder, _ = swept
+    env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    p = run_cli("sweep", _write(tmp_path), "data=sample", f"out={tmp_path}", "chunk=4",
+                "wandb=disabled", env=env)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "4 device(s)" in p.stdout
+    a, b = _rows(folder), _rows(tmp_path / "t")
+    for ra, rb in zip(a, b):
+        assert ra["name"] == rb["name"] and ra["diverged"] == rb["diverged"]
+        if ra["diverged"] == "False":
+            assert float(ra["test_accuracy"]) == pytest.approx(float(rb["test_accuracy"]), abs=1e-5)
+
+
+def _stable(folder):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in _rows(folder)]
+
+
+def test_kill_9_mid_sweep_then_rerun_gives_the_same_results(swept, tmp_path):
+    folder, _ = swept
+    y = _write(tmp_path)
+    cmd = [sys.executable, "-m", "mlx", "sweep", str(y), "data=sample", f"out={tmp_path}", "chunk=2",
+           "wandb=disabled"]
+    env = dict(os.environ, WANDB_MODE="offline")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    jsonl = tmp_path / "t" / "results.jsonl"
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        if jsonl.exists() and len(jsonl.read_text().splitlines()) >= 4:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(jsonl.read_text().splitlines())
+    assert 0 < done_before < 24, done_before
+    assert not (tmp_path / "t" / "results.csv").exists()
+    p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert f"{done_before} already done" in p.stdout or f"{done_before - 1} already done" in p.stdout
+    assert _stable(tmp_path / "t") == _stable(folder)
+
+
+def test_successive_halving_drops_the_worst_and_reports_savings(tmp_path):
+    y = _write(tmp_path, "hb", "early_terminate: {type: hyperband, min_iter: 1, eta: 2}")
+    p = run_cli("sweep", y, "data=sample", f"out={tmp_path}", "wandb=disabled", "verify_hyperband=true",
+                "chunk=6")
+    assert p.returncode == 0, p.stderr[-3000:]
+    rows = _rows(tmp_path / "hb")
+    stopped = [r for r in rows if r["stopped_early"] == "True"]
+    # rungs at epochs 1 and 2 (min_iter 1, eta 2); each cut keeps the best half of a batch
+    assert stopped and all(r["epochs"] == "3" and r["epochs_trained"] in ("1", "2") for r in stopped)
+    assert any(r["epochs_trained"] == "1" for r in stopped)
+    s = json.loads((tmp_path / "hb" / "sweep.json").read_text())
+    assert s["hyperband_config_epochs_saved"] > 0 and s["hyperband_best_kept"] is True
+    assert "hyperband: saved" in p.stdout
+
+
+def test_bayes_in_rounds_respects_run_cap(tmp_path):
+    y = tmp_path / "b.yaml"
+    y.write_text("""
+name: b
+method: bayes
+run_cap: 6
+metric: {name: test_accuracy, goal: maximize}
+parameters:
+  task: {value: "0v1"}
+  lr: {distribution: log_uniform_values, min: 0.001, max: 1.0}
+  epochs: {value: 2}
+""")
+    p = run_cli("sweep", y, "data=sample", f"out={tmp_path}", "wandb=disabled", "round=3")
+    assert p.returncode == 0, p.stderr[-3000:]
+    rows = _rows(tmp_path / "b")
+    assert len(rows) == 6 and len({r["lr"] for r in rows}) == 6
+    assert all(0.001 <= float(r["lr"]) <= 1.0 for r in rows)
+
+
+@pytest.mark.parametrize("text,words", [
+    ("method: grid\nparameters: {lr: {values: [0.1]}\n", ["yaml"]),
+    ("method: hyperopt\nparameters: {lr: {value: 0.1}}\n", ["hyperopt", "grid"]),
+    ("method: grid\nparameters: {learning_rate: {value: 0.1}}\n", ["learning_rate", "lr"]),
+    ("method: grid\nparameters: {model: {values: [logreg, cnn]}}\n", ["cnn", "logreg, mlp"]),
+    ("method: grid\nparameters: {lr: {values: []}}\n", ["empty"]),
+    ("method: random\nrun_cap: 3\nparameters: {lr: {distribution: log_uniform_values}}\n", ["min", "max"]),
+])
+def test_bad_sweep_files_fail_before_training(tmp_path, text, words):
+    y = tmp_path / "bad.yaml"
+    y.write_text(text)
+    t0 = time.time()
+    p = run_cli("sweep", y, "data=sample", f"out={tmp_path}")
+    assert_usage_error(p, *words)
+    assert not (tmp_path / "bad").exists() and not list(tmp_path.glob("*/results.jsonl"))
+    del t0
+
+
+def test_unknown_sweep_option(tmp_path):
+    p = run_cli("sweep", _write(tmp_path), "chunks=3")
+    assert_usage_error(p, "unknown key 'chunks'", "chunk")
