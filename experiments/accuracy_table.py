@@ -6,7 +6,6 @@ targets and the scikit-learn / PyTorch references measured on the same split.
 """
 from __future__ import annotations
 
-import platform
 import sys
 from pathlib import Path
 
@@ -35,8 +34,7 @@ def main(argv: list[str]) -> int:
     out = Path(opts.get("out", "runs/accuracy_table"))
     ds = load_dataset("idx" if data_dir else "auto", data_dir=data_dir or None)
     import jax
-    head = (f"data: {ds.describe()}; machine: {platform.processor() or platform.machine()}, "
-            f"{jax.devices()[0].device_kind}, jax {jax.__version__}")
+    head = f"data: {ds.describe()}; machine: {track.machine()}; jax {jax.__version__} ({jax.default_backend()})"
     print(head)
     lines = ["| model | task | settings | test accuracy | target | reference | train s | compile s |",
              "|---|---|---|---|---|---|---|---|"]

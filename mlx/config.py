@@ -48,6 +48,7 @@ class Config:
     path: str = _f("", "data=csv: the CSV file")
     label: str = _f("label", "data=csv: the label column")
     features: str = _f("", "data=csv: comma-separated feature columns (empty: all other numeric columns)")
+    one_hot: str = _f("", "data=csv: comma-separated columns to one-hot encode (e.g. movie_id)")
     label_threshold: float = _f(math.nan, "data=csv: label = 1 if value >= threshold else 0 (nan: labels as they are)")
     missing: str = _f("error", "data=csv: missing values: error | drop | mean (training-split means)", choices=MISSING)
     test_fraction: float = _f(0.2, "data=csv: fraction held out for the test split")

@@ -39,6 +39,7 @@ def load_dataset_for(cfg: Config):
         from mlx.csvdata import load_csv
         thr = None if np.isnan(cfg.label_threshold) else cfg.label_threshold
         return load_csv(cfg.path, label=cfg.label, features=cfg.features or None,
+                        one_hot=cfg.one_hot or None,
                         label_threshold=thr, missing=cfg.missing,
                         test_fraction=cfg.test_fraction, seed=cfg.seed)
     from mlx import data

@@ -25,13 +25,12 @@ import time
 from typing import Callable, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from mlx.config import Config
 from mlx.models import count_params
-from mlx.train import Hparams, diverged, make_train, seed_keys
+from mlx.train import Hparams, diverged, make_train
 
 TRACED = ("lr", "weight_decay", "seed")
 NOT_PROGRAM = TRACED + ("out", "name", "wandb", "wandb_project", "wandb_group", "pictures",
@@ -127,7 +126,24 @@ class ChunkResult(NamedTuple):
 
 
 def _mesh():
+    """All devices of all processes (after jax.distributed.initialize) on one config axis."""
     return Mesh(np.array(jax.devices()), ("c",))
+
+
+def global_array(host: np.ndarray, sharding: NamedSharding):
+    """A global jax.Array from a host array that every process holds in full: each process
+    fills only the shards of its own devices."""
+    return jax.make_array_from_callback(host.shape, sharding, lambda idx: host[idx])
+
+
+def to_host(tree):
+    """numpy copies of (possibly multi-process) global arrays."""
+    if jax.process_count() == 1:
+        return jax.device_get(tree)
+    from jax.experimental import multihost_utils
+    return jax.tree_util.tree_map(
+        lambda a: np.asarray(multihost_utils.process_allgather(a, tiled=True))
+        if isinstance(a, jax.Array) and not a.is_fully_addressable else np.asarray(a), tree)
 
 
 class ChunkRunner:
@@ -140,26 +156,32 @@ class ChunkRunner:
         self.n_dev = self.mesh.devices.size
         self.lane_sharding = NamedSharding(self.mesh, P("c"))
         rep = NamedSharding(self.mesh, P())
-        self.data = jax.device_put(self.trainer.put(td), rep)
-        self._init = jax.jit(jax.vmap(self.trainer.init))
+        host = self.trainer.put(td)
+        self.data = jax.tree_util.tree_map(lambda a: global_array(np.asarray(a), rep), host)
+        tr = self.trainer
+        # Seeds (uint32) cross the host boundary, keys are made inside: plain arrays shard the
+        # same way in one process or many.
+        self._init = jax.jit(jax.vmap(lambda hp, seed: tr.init(hp, jax.random.key(seed))))
         self._compiled: dict[tuple, Callable] = {}
         self.compile_seconds = 0.0
 
-    def _run(self, n_epochs: int, state, hp, keys):
+    def _run(self, n_epochs: int, state, hp, seeds):
         """The compiled program for ``n_epochs`` more epochs at this lane count (cached), and
         the seconds spent compiling it now (0 when cached)."""
         size = int(hp.lr.shape[0])
         if (n_epochs, size) not in self._compiled:
             t0 = time.perf_counter()
-            fn = jax.vmap(lambda s, h, k, data: self.trainer.run(s, h, k, data, n_epochs),
+            tr = self.trainer
+            fn = jax.vmap(lambda s, h, seed, data: tr.run(s, h, jax.random.key(seed), data, n_epochs),
                           in_axes=(0, 0, 0, None))
             self._compiled[(n_epochs, size)] = jax.jit(fn, donate_argnums=(0,)).lower(
-                state, hp, keys, self.data).compile()
+                state, hp, seeds, self.data).compile()
             return self._compiled[(n_epochs, size)], time.perf_counter() - t0
         return self._compiled[(n_epochs, size)], 0.0
 
     def shard(self, tree):
-        return jax.device_put(tree, self.lane_sharding)
+        """Host arrays with a leading lanes axis -> global arrays sharded over the mesh."""
+        return jax.tree_util.tree_map(lambda a: global_array(np.asarray(a), self.lane_sharding), tree)
 
     def train(self, lanes: list, size: int, *, rungs=(), metric="test_accuracy",
               goal="maximize", eta: int = 3) -> ChunkResult:
@@ -169,8 +191,9 @@ class ChunkRunner:
         n = len(lanes)
         padded = list(lanes) + [lanes[0]] * (size - n)
         lr, wd, seed = (np.array(v) for v in zip(*padded))
-        hp = self.shard(Hparams(jnp.asarray(lr, jnp.float32), jnp.asarray(wd, jnp.float32)))
-        keys = self.shard(seed_keys(seed))
+        hp_host = Hparams(lr.astype(np.float32), wd.astype(np.float32))
+        seeds_host = seed.astype(np.uint32)
+        hp, keys = self.shard(hp_host), self.shard(seeds_host)
         alive = np.arange(size)                      # original lane index of each live lane
         out = {}
         stopped = np.full(size, E)
@@ -184,7 +207,7 @@ class ChunkRunner:
             compiled, tc = self._run(seg, state, hp, keys)
             t_compile += tc
             state, m = jax.block_until_ready(compiled(state, hp, keys, self.data))
-            m = jax.device_get(m)
+            m = to_host(m)
             for k, v in m.items():
                 arr = out.setdefault(k, np.full((size, E) + v.shape[2:], np.nan, v.dtype))
                 arr[alive, done:b] = v
@@ -199,11 +222,12 @@ class ChunkRunner:
                 sel = np.sort(order[:keep])
                 stopped[alive[np.setdiff1d(np.arange(len(alive)), sel)]] = b
                 alive = alive[sel]
-                idx = jnp.asarray(sel)
-                state = self.shard(jax.tree_util.tree_map(lambda a: a[idx], state))
-                hp = self.shard(jax.tree_util.tree_map(lambda a: a[idx], hp))
-                keys = self.shard(keys[idx])
-        params = jax.device_get(state.params)
+                # compaction through the host: works the same across processes
+                state = self.shard(jax.tree_util.tree_map(lambda a: a[sel], to_host(state)))
+                hp_host = jax.tree_util.tree_map(lambda a: a[sel], hp_host)
+                seeds_host = seeds_host[sel]
+                hp, keys = self.shard(hp_host), self.shard(seeds_host)
+        params = to_host(state.params)
         full = jax.tree_util.tree_map(lambda a: np.zeros((size,) + a.shape[1:], a.dtype), params)
         for leaf_full, leaf in zip(jax.tree_util.tree_leaves(full), jax.tree_util.tree_leaves(params)):
             leaf_full[alive] = leaf

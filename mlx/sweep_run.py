@@ -33,6 +33,9 @@ from mlx.errors import UsageError
 from mlx.sweep import ChunkRunner, auto_chunk, chunks_of, group_configs, lane_bytes, lane_params, lane_rows, memory_budget_bytes
 
 SWEEP_KEYS = {"chunk": "configs per compiled batch (0: automatic from device memory)",
+              "coordinator": "jax.distributed: host:port of process 0, or 'auto' on TPU/SLURM (env MLX_COORDINATOR)",
+              "num_processes": "jax.distributed: number of processes (env MLX_NUM_PROCESSES)",
+              "process_id": "jax.distributed: this process's index (env MLX_PROCESS_ID)",
               "count": "number of configs for random/bayes (default: run_cap)",
               "sweep_seed": "seed for random/bayes proposals",
               "round": "bayes: configs proposed and trained per round",
@@ -54,12 +57,17 @@ def parse_sweep_argv(argv: list[str]):
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         raise UsageError("usage: mlx sweep SWEEP.yaml [count=N] [chunk=N] [key=value ...]")
     path, rest = argv[0], split_overrides(argv[1:])
-    opts = {"chunk": 0, "count": 0, "sweep_seed": 0, "round": 16, "verify_hyperband": False}
+    opts = {"chunk": 0, "count": 0, "sweep_seed": 0, "round": 16, "verify_hyperband": False,
+            "coordinator": os.environ.get("MLX_COORDINATOR", ""),
+            "num_processes": int(os.environ.get("MLX_NUM_PROCESSES", "0") or 0),
+            "process_id": int(os.environ.get("MLX_PROCESS_ID", "0") or 0)}
     fixed = {}
     for k, v in rest.items():
         if k in SWEEP_KEYS:
             if k == "verify_hyperband":
                 opts[k] = parse_value("download", v)  # a boolean parse
+            elif k == "coordinator":
+                opts[k] = v
             else:
                 try:
                     opts[k] = int(v)
@@ -72,6 +80,26 @@ def parse_sweep_argv(argv: list[str]):
         else:
             raise UsageError(f"unknown key {k!r}; allowed: {', '.join(list(SWEEP_KEYS) + list(FIELDS))}")
     return path, opts, fixed
+
+
+def init_distributed(opts: dict) -> None:
+    """One process per host, all devices of all processes on one config axis.
+
+    coordinator='host:port' with num_processes and process_id (the same command on every host,
+    only process_id differs), or 'auto' where JAX finds them itself (TPU pods, SLURM, ...).
+    Must run before JAX touches a device. Process 0 writes the files and the W&B runs; the
+    sweep folder should be on a filesystem every process sees (resume reads it).
+    """
+    coord = opts.get("coordinator")
+    if not coord:
+        return
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU processes: gloo
+    if coord == "auto":
+        jax.distributed.initialize()
+        return
+    if opts["num_processes"] < 1 or not 0 <= opts["process_id"] < opts["num_processes"]:
+        raise UsageError("coordinator=HOST:PORT needs num_processes=N (>= 1) and process_id=I (0 <= I < N)")
+    jax.distributed.initialize(coord, num_processes=opts["num_processes"], process_id=opts["process_id"])
 
 
 class WandbWriter:
@@ -165,23 +193,23 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
     from mlx.run import load_task_data
     path, opts, fixed = parse_sweep_argv(argv)
     spec = sweep_spec.load_sweep(path)
-    say = (lambda *a, **k: None) if quiet else echo
+    init_distributed(opts)
+    primary = jax.process_index() == 0
+    say = (lambda *a, **k: None) if quiet or not primary else echo
     base = make_config(fixed)
     out = Path(fixed.get("out", "runs"))
     folder = out / (fixed.get("name") or spec.name)
     metric, goal = spec.metric.get("name", "test_accuracy"), spec.metric.get("goal", "maximize")
 
-    def to_configs(dicts):
-        cfgs = []
-        for d in dicts:
-            merged = {**{k: v for k, v in base.to_dict().items()}, **d, **fixed}
-            merged.pop("label_threshold", None) if merged.get("label_threshold") is None else None
-            cfgs.append(make_config({k: v for k, v in merged.items() if k in FIELDS}))
-        return cfgs
+    def to_configs(dicts):  # command-line values win over the sweep file's
+        return [make_config({**d, **fixed}) for d in dicts]
 
     count = opts["count"] or None
     proposer = None
     if spec.method == "bayes":
+        if jax.process_count() > 1:
+            raise UsageError("method bayes runs in one process (its rounds depend on the results); "
+                             "use grid or random with coordinator=")
         n_total = count or spec.run_cap
         if not n_total:
             raise UsageError("method bayes needs run_cap in the sweep file or count=N")
@@ -193,24 +221,30 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
     if n_total == 0:
         raise UsageError(f"{path}: the sweep produces no configs (empty grid)")
 
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "runs").mkdir(exist_ok=True)
-    track.atomic_write_json(folder / "sweep_spec.json", spec.raw)
     jsonl = folder / "results.jsonl"
+    if primary:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "runs").mkdir(exist_ok=True)
+        track.atomic_write_json(folder / "sweep_spec.json", spec.raw)
     done = _load_done(jsonl)
-    mode = base.wandb_mode
+    if jax.process_count() > 1 and configs:  # every process must skip the same configs
+        from jax.experimental import multihost_utils
+        flags = np.array([config_id(c) in done for c in configs])
+        flags = np.asarray(multihost_utils.broadcast_one_to_all(flags))
+        done = {config_id(c): done.get(config_id(c)) for c, f in zip(configs, flags) if f}
+    mode = base.wandb_mode if primary else "disabled"
     writer = WandbWriter(mode, base.wandb_project, spec.name)
     rungs_of = (lambda E: sweep_spec.hyperband_rungs(spec, E)) if spec.early_terminate else (lambda E: [])
     n_dev = len(jax.devices())
     say(f"sweep {spec.name}: {spec.method}, {n_total} configs, {n_dev} device(s) "
         f"[{jax.devices()[0].device_kind}], {len(done)} already done -> {folder}")
-    bar = _progress(n_total, quiet)
+    bar = _progress(n_total, quiet or not primary)
     if bar is not None:
         bar.update(min(len(done), n_total))
     tdata: dict = {}
     stats = {"groups": 0, "chunks": 0, "compile_seconds": 0.0, "train_seconds": 0.0,
              "lane_epochs": 0, "lane_epochs_full": 0, "hyperband_best_kept": None, "trained": 0}
-    best_params = load_best(folder)
+    best_params = load_best(folder) if primary else {}
     t_start = time.perf_counter()
 
     def train_configs(cfgs: list[Config], offset: int):
@@ -268,20 +302,22 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
                         "data_source": td.source, "n_train": len(td.y_train), "n_test": len(td.y_test)}
                     hist = [{"epoch": e + 1, **{k: r["history"][k][e] for k in METRIC_KEYS}}
                             for e in range(r["epochs_trained"])]
-                    track.atomic_write_json(rf / "config.json", c.to_dict())
-                    track.atomic_write_csv(rf / "history.csv", hist)
-                    track.atomic_write_json(rf / "summary.json", summary)
-                    writer.submit(rf, c.to_dict() | {"data_source": td.source}, hist, summary)
+                    if primary:
+                        track.atomic_write_json(rf / "config.json", c.to_dict())
+                        track.atomic_write_csv(rf / "history.csv", hist)
+                        track.atomic_write_json(rf / "summary.json", summary)
+                        writer.submit(rf, c.to_dict() | {"data_source": td.source}, hist, summary)
                     finished.append(row)
                     # keep the params of the best lane per model x task (for the filter pictures)
                     score = row[metric] if goal == "maximize" else -row[metric]
                     bk = (c.model, c.task)
-                    if not row["diverged"] and np.isfinite(score) and (
+                    if primary and not row["diverged"] and np.isfinite(score) and (
                             bk not in best_params or score > best_params[bk][0]):
                         j = list(ch).index(r["lane"])
                         best_params[bk] = (score, name, lane_params(res, j), int(res.stopped_at[j]))
                         save_best(folder, bk, best_params[bk])
-                _append_rows(jsonl, finished)
+                if primary:
+                    _append_rows(jsonl, finished)
                 for row in finished:
                     done[row["config_id"]] = row
                 all_rows += finished
@@ -318,6 +354,8 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
         writer.close()
 
     elapsed = time.perf_counter() - t_start
+    if not primary:
+        return folder
     from mlx.sweep_report import write_sweep_outputs
     write_sweep_outputs(folder, rows, spec, best_params, stats, elapsed, writer.errors, say)
     return folder

@@ -220,3 +220,20 @@ def wandb_logged_keys(run_folder) -> dict[str, set]:
             elif kind == "run":
                 out["config"] |= {"/".join(i.nested_key) or i.key for i in rec.run.config.update}
     return out
+
+
+def machine() -> str:
+    """'<cpu model>, <n> cores[, <accelerator>]' for figures that name their machine."""
+    import platform
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    out = f"{cpu}, {os.cpu_count()} cores"
+    import jax
+    dev = jax.devices()[0]
+    if dev.platform != "cpu":
+        out += f", {len(jax.devices())} x {dev.device_kind}"
+    return out

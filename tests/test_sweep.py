@@ -194,3 +194,27 @@ def test_bad_sweep_files_fail_before_training(tmp_path, text, words):
 def test_unknown_sweep_option(tmp_path):
     p = run_cli("sweep", _write(tmp_path), "chunks=3")
     assert_usage_error(p, "unknown key 'chunks'", "chunk")
+
+
+def test_two_processes_with_jax_distributed_equal_one_process(swept, tmp_path):
+    """Two local CPU processes (2 devices each) share the config axis through jax.distributed."""
+    import socket
+    folder, _ = swept
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    y = _write(tmp_path)
+    env = dict(os.environ, WANDB_MODE="offline", XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    procs = [subprocess.Popen([sys.executable, "-m", "mlx", "sweep", str(y), "data=sample", f"out={tmp_path}",
+                               "chunk=4", "wandb=disabled", f"coordinator=127.0.0.1:{port}",
+                               "num_processes=2", f"process_id={i}"], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    assert "4 device(s)" in outs[0][0] and outs[1][0] == ""  # process 1 prints nothing
+    a, b = _rows(folder), _rows(tmp_path / "t")
+    assert [r["name"] for r in a] == [r["name"] for r in b]
+    for ra, rb in zip(a, b):
+        assert ra["diverged"] == rb["diverged"]
+        if ra["diverged"] == "False":
+            assert float(ra["test_accuracy"]) == pytest.approx(float(rb["test_accuracy"]), abs=1e-5)
