@@ -327,8 +327,11 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
                     bar.set_postfix(group=f"{gi + 1}/{len(groups)}", model=g.cfg.model, task=g.cfg.task)
                 elif not quiet:
                     el = time.perf_counter() - t_start
+                    rate = stats["trained"] / el if el > 0 else 0.0
+                    eta = (n_total - len(done)) / rate if rate > 0 else float("nan")
                     say(f"  group {gi + 1}/{len(groups)} {g.cfg.model} {g.cfg.task}: "
-                        f"{len(done)}/{n_total} configs done, {el:.1f}s elapsed")
+                        f"{len(done)}/{n_total} configs done, {el:.1f}s elapsed, "
+                        f"{rate:.2f} configs/s, ETA {eta:.0f}s")
         return all_rows
 
     try:
