@@ -1,0 +1,433 @@
+"""Bad input and faults: each bad input is one exact line and exit 2; W&B never hangs a run;
+every file is written atomically (kill -9 at random points never leaves half a file); a killed
+checkpointed run resumes to exactly the results of an uninterrupted one.
+
+Most cases call ``mlx.cli.main`` in-process (no interpreter start); the kill tests and the W&B
+fallback need real processes.
+"""
+import csv
+import io
+import json
+import os
+import random
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _util import ROOT, run_cli
+
+from mlx.cli import main
+from mlx.config import make_config
+from mlx.errors import ConfigError
+
+QUIET = ["wandb=disabled", "pictures=false", "epochs=1"]
+
+
+def _err(capsys, *argv):
+    """Run ``mlx ARGV`` in-process: exit 2 and exactly one stderr line; returns that line."""
+    rc = main([str(a) for a in argv])
+    cap = capsys.readouterr()
+    lines = cap.err.splitlines()
+    assert rc == 2, (rc, cap.out[-1000:], cap.err[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("mlx: error: "), cap.err
+    return lines[0]
+
+
+def _cli(*argv):
+    """The same through a real process (for cases that must not touch the test process)."""
+    p = run_cli(*argv, timeout=120)
+    return p.returncode, p.stderr.strip()
+
+
+# ----------------------------------------------------------------------------- data
+
+def _idx(path: Path, arr: np.ndarray, magic: int):
+    path.write_bytes(struct.pack(">I", magic) + b"".join(struct.pack(">I", s) for s in arr.shape)
+                     + arr.astype(np.uint8).tobytes())
+
+
+def idx_set(folder: Path, *, size=(28, 28), train_labels=None, test_labels=None) -> Path:
+    """Four small MNIST-format IDX files (random pixels) in folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    ytr = np.asarray(np.arange(40) % 10 if train_labels is None else train_labels)
+    yte = np.asarray(np.arange(20) % 10 if test_labels is None else test_labels)
+    for split, y in (("train", ytr), ("t10k", yte)):
+        _idx(folder / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (len(y), *size)), 0x803)
+        _idx(folder / f"{split}-labels-idx1-ubyte", y, 0x801)
+    return folder
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _table(n=20, bad=None):
+    rows = []
+    for i in range(n):
+        b = bad if (bad is not None and i == 3) else i % 7
+        rows.append(f"{i},{b},{i % 2}\n")
+    return "a,b,label\n" + "".join(rows)
+
+
+def test_nan_in_csv_features(capsys, tmp_path):
+    f = _write(tmp_path / "nan.csv", _table(bad="nan"))
+    assert _err(capsys, "train", "data=csv", f"path={f}", "task=labels", "missing=error", *QUIET) == (
+        "mlx: error: missing or non-numeric value in feature column 'b' at data row 4 (counting from 1 after "
+        "the header; file line 5): cell 'nan'; 1 such cells in 1 rows; to go on, use missing=drop|mean (drop: "
+        "drop those rows; mean: drop rows without a label, fill feature cells with training-split column means)")
+
+
+@pytest.mark.parametrize("missing", ["error", "mean"])
+def test_inf_in_csv_features(capsys, tmp_path, missing):
+    f = _write(tmp_path / "inf.csv", _table(bad="inf"))
+    assert _err(capsys, "train", "data=csv", f"path={f}", "task=labels", f"missing={missing}", *QUIET) == (
+        "mlx: error: feature column 'b' holds an infinite or out-of-float32-range value at data row 4 (counting "
+        "from 1 after the header; file line 5): cell 'inf'; 1 such cells in all; infinite values are not missing "
+        "values, so missing=drop|mean do not apply: fix or remove them")
+
+
+def test_idx_images_of_the_wrong_size(capsys, tmp_path):
+    d = idx_set(tmp_path / "i27", size=(27, 27))
+    assert _err(capsys, "train", "data=idx", f"data_dir={d}", *QUIET) == (
+        f"mlx: error: {d}/train-images-idx3-ubyte holds images of 27x27 pixels, expected 28x28 (MNIST format)")
+
+
+def test_labels_outside_the_task(capsys, tmp_path):
+    d = idx_set(tmp_path / "lab", train_labels=np.arange(40) % 11)  # an IDX label 10
+    assert _err(capsys, "train", "data=idx", f"data_dir={d}", *QUIET) == (
+        f"mlx: error: {d}/train-labels-idx1-ubyte has label 10 at index 10 (3 bad in all); labels must be 0..9")
+    f = _write(tmp_path / "l.csv", "a,b,label\n" + "".join(f"{i},{i % 7},{i % 13}\n" for i in range(130)))
+    assert _err(capsys, "train", "data=csv", f"path={f}", "task=digits", *QUIET) == (
+        "mlx: error: label 10 in the train split is outside task 'digits', which needs digit labels 0-9; "
+        "use task=labels for other labels")
+
+
+def test_empty_class_after_the_task_filter(capsys, tmp_path):
+    d = idx_set(tmp_path / "no9", train_labels=np.arange(40) % 6, test_labels=np.arange(20) % 6)
+    assert _err(capsys, "train", "data=idx", f"data_dir={d}", "task=4v9", *QUIET) == (
+        "mlx: error: class '9' of task '4v9' has no examples in the train split of idx:no9; "
+        "pick a task whose classes occur")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("", "mlx: error: CSV file t.csv is empty; it needs a header line and at least two data rows"),
+    ("a,b,label\n", "mlx: error: CSV file t.csv has a header but no data rows; need at least two rows"),
+])
+def test_csv_with_no_rows(capsys, tmp_path, text, expected):
+    f = _write(tmp_path / "t.csv", text)
+    assert _err(capsys, "train", "data=csv", f"path={f}", *QUIET) == expected
+
+
+def test_csv_duplicate_column(capsys, tmp_path):
+    f = _write(tmp_path / "dup.csv", "a,a,label\n" + "".join(f"{i},{i},{i % 2}\n" for i in range(20)))
+    assert _err(capsys, "train", "data=csv", f"path={f}", *QUIET) == (
+        "mlx: error: duplicate column name 'a' in the header of dup.csv (columns 1 and 2); "
+        "column names must be unique")
+
+
+def test_csv_label_column_not_present(capsys, tmp_path):
+    f = _write(tmp_path / "t.csv", _table())
+    assert _err(capsys, "train", "data=csv", f"path={f}", "label=y", *QUIET) == (
+        "mlx: error: label column 'y' is not in t.csv; columns are: a, b, label")
+
+
+# ----------------------------------------------------------------------------- config
+
+@pytest.mark.parametrize("argv,expected", [
+    (["lr=-0.1"], "lr=-0.1 must be a positive finite number"),
+    (["lr=0"], "lr=0.0 must be a positive finite number"),
+    (["lr=nan"], "lr=nan must be a positive finite number"),
+    (["lr=inf"], "lr=inf must be a positive finite number"),
+    (["epochs=0"], "epochs=0 must be a positive integer"),
+    (["epochs=-3"], "epochs=-3 must be a positive integer"),
+    (["optimizer=rmsprop"], "optimizer='rmsprop' is not allowed; allowed: sgd, momentum, adam, adamw"),
+    (["hidden=0"], "hidden=[0] must be one or more positive integers, e.g. 256 or [512,256]"),
+    (["hidden=-2"], "hidden=[-2] must be one or more positive integers, e.g. 256 or [512,256]"),
+    (["hidden=[64,0]"], "hidden=[64, 0] must be one or more positive integers, e.g. 256 or [512,256]"),
+    (["hidden=[]"], "hidden=[] must be one or more positive integers, e.g. 256 or [512,256]"),
+    (["hidden=[3.5]"], "hidden='[3.5]' must be positive integers, e.g. 256 or [512,256]"),
+    (["hidden=two"], "hidden='two' must be positive integers, e.g. 256 or [512,256]"),
+    (["hidden=[true]"], "hidden='[true]' must be positive integers, e.g. 256 or [512,256]"),
+])
+def test_bad_config_values(capsys, argv, expected):
+    assert _err(capsys, "train", *argv, "wandb=disabled") == f"mlx: error: {expected}"
+
+
+def test_batch_size_larger_than_the_data_is_clamped(tmp_path, capsys):
+    assert main(["train", "data=sample", "task=0v1", "batch_size=100000", "epochs=1", "pictures=false",
+                 "wandb=disabled", f"out={tmp_path}", "name=big"]) == 0
+    s = json.loads((tmp_path / "big" / "summary.json").read_text())
+    assert s["batch_size"] == s["n_train"] == 800 and s["steps_per_epoch"] == 1
+    assert np.isfinite(s["test_loss"])
+
+
+@pytest.mark.xfail(strict=True, reason="config.validate does not bound seed/epochs/hidden: `mlx train seed=-1` "
+                   "and seed=1e30 end in OverflowError (train.seed_keys casts to uint32), epochs=1e12 in "
+                   "OverflowError in the jitted scan, hidden=1e12 aborts XLA (SIGABRT); each should be one "
+                   "ConfigError line (fix: range checks in mlx/config.py validate)")
+@pytest.mark.parametrize("overrides", [{"seed": "-1"}, {"seed": "1e30"}, {"epochs": "1e12"},
+                                       {"model": "mlp", "hidden": "1e12"}])
+def test_out_of_range_integers_are_config_errors(overrides):
+    with pytest.raises(ConfigError):
+        make_config(overrides)
+
+
+# ----------------------------------------------------------------------------- atomic writes
+
+PNG_END = b"IEND\xaeB`\x82"
+
+
+def assert_files_complete(root: Path) -> int:
+    """Every file a reader reads back parses completely; returns how many were checked.
+
+    Temp files of atomic writes (``.name.XXXX.tmp``) may survive a kill: nothing reads them.
+    results.jsonl is an append log: only its last line may be cut (resume skips it).
+    """
+    from flax import serialization
+    n = 0
+    for p in sorted(root.rglob("*")):
+        if not p.is_file() or p.name.endswith(".tmp") or "wandb" in p.relative_to(root).parts:
+            continue
+        data = p.read_bytes()
+        where = str(p.relative_to(root))
+        if p.suffix == ".json":
+            json.loads(data)
+        elif p.suffix == ".csv":
+            text = data.decode()
+            rows = list(csv.reader(io.StringIO(text)))
+            assert text.endswith("\n") and rows and rows[0], where
+            assert all(len(r) == len(rows[0]) for r in rows), where
+        elif p.suffix == ".msgpack":
+            serialization.msgpack_restore(data)
+        elif p.suffix == ".png":
+            assert data.endswith(PNG_END), where
+        elif p.suffix == ".md":
+            assert data.endswith(b"\n"), where
+        else:
+            continue
+        n += 1
+    return n
+
+
+# Kill points: the uninterrupted run is timed from the moment its first intermediate file appears
+# (the "anchor": a checkpoint, or a sweep's first results line) to its end, the span in which it
+# writes; each kill comes a seeded random delay after the anchor, one delay in each part of that span.
+STRATA = ((0.0, 0.5), (0.5, 1.0))
+
+
+def _popen(cmd):
+    return subprocess.Popen([sys.executable, "-m", "mlx", *cmd], cwd=ROOT,
+                            env=dict(os.environ, WANDB_MODE="disabled"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(anchor: tuple[Path, str], proc, limit=240.0) -> bool:
+    folder, pattern = anchor
+    deadline = time.monotonic() + limit
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(folder.glob(pattern)):
+            return True
+        time.sleep(0.005)
+    return any(folder.glob(pattern))
+
+
+def timed_run(cmd, anchor) -> float:
+    """Run cmd to its end; seconds from the anchor's appearance to the end."""
+    proc = _popen(cmd)
+    assert _wait_for(anchor, proc), "the anchor file never appeared"
+    t0 = time.monotonic()
+    assert proc.wait(timeout=300) == 0
+    return time.monotonic() - t0
+
+
+def kill_after_anchor(cmd, anchor, delay: float) -> int:
+    """Start cmd, SIGKILL it ``delay`` seconds after the anchor appears; returns its exit status."""
+    proc = _popen(cmd)
+    _wait_for(anchor, proc)
+    try:
+        proc.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+    return proc.wait()
+
+
+TRAIN = ["train", "data=sample", "task=digits", "model=logreg", "batch_size=1", "epochs=8",
+         "checkpoint_every=1", "pictures=false", "wandb=disabled", "name=ck"]
+
+
+@pytest.fixture(scope="module")
+def train_reference(tmp_path_factory):
+    """An uninterrupted checkpointed run (the same checkpoint_every as the killed ones), and the
+    seconds from its first checkpoint to its end."""
+    out = tmp_path_factory.mktemp("ref")
+    span = timed_run([*TRAIN, f"out={out}"], (out, "ck/checkpoint.msgpack"))
+    return out / "ck", span
+
+
+def _final(folder: Path):
+    s = json.loads((folder / "summary.json").read_text())
+    return {k: s[k] for k in ("test_accuracy", "test_loss", "train_loss", "train_accuracy")}, \
+        (folder / "history.csv").read_text()
+
+
+def test_kill_9_during_training_never_leaves_half_a_file(train_reference, tmp_path):
+    _, span = train_reference
+    rng = random.Random(20251)
+    killed = 0
+    for i, (lo, hi) in enumerate(STRATA):
+        out = tmp_path / f"k{i}"
+        rc = kill_after_anchor([*TRAIN, f"out={out}"], (out, "ck/checkpoint.msgpack"),
+                               rng.uniform(lo, hi) * span)
+        killed += rc == -signal.SIGKILL
+        assert assert_files_complete(out) >= 2  # config.json and at least the checkpoint
+    assert killed >= 1
+
+
+SWEEP = """name: tiny
+method: grid
+metric: {name: test_accuracy, goal: maximize}
+parameters:
+  model: {value: logreg}
+  task: {value: "0v1"}
+  lr: {values: [0.003, 0.01, 0.03]}
+  epochs: {value: 2}
+"""
+METRIC_COLUMNS = ("config_id", "lr", "test_accuracy", "test_loss", "train_loss", "diverged")
+
+
+def _sweep_cmd(yaml: Path, out: Path):
+    return ["sweep", str(yaml), "data=sample", f"out={out}", "wandb=disabled", "chunk=1"]
+
+
+def _results(folder: Path):
+    with open(folder / "results.csv") as f:
+        return [{k: r[k] for k in METRIC_COLUMNS} for r in csv.DictReader(f)]
+
+
+@pytest.fixture(scope="module")
+def sweep_reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweepref")
+    span = timed_run(_sweep_cmd(_write(out / "tiny.yaml", SWEEP), out), (out, "tiny/results.jsonl"))
+    return out / "tiny", span
+
+
+def test_kill_9_during_a_sweep_never_leaves_half_a_file(sweep_reference, tmp_path):
+    from mlx.sweep_run import _load_done
+    ref, span = sweep_reference
+    yaml = _write(tmp_path / "tiny.yaml", SWEEP)
+    rng = random.Random(20252)
+    killed = 0
+    for i, (lo, hi) in enumerate(STRATA):
+        out = tmp_path / f"k{i}"
+        rc = kill_after_anchor(_sweep_cmd(yaml, out), (out, "tiny/results.jsonl"), rng.uniform(lo, hi) * span)
+        killed += rc == -signal.SIGKILL
+        assert assert_files_complete(out) >= 4  # a run's config, history, summary, the best params, ...
+        _load_done(out / "tiny" / "results.jsonl")  # a cut line is skipped, never an error
+    assert killed >= 1
+    # resume from a log whose last line a kill cut in half: that config trains again
+    out = tmp_path / "k0"
+    jsonl = out / "tiny" / "results.jsonl"
+    shutil.copy(ref / "results.jsonl", jsonl)
+    _cut_last_line(jsonl)
+    p = run_cli(*_sweep_cmd(yaml, out), timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "2 already done" in p.stdout and "1 trained now" in p.stdout
+    assert _results(out / "tiny") == _results(ref)
+    assert assert_files_complete(out) > 10
+
+
+def _cut_last_line(jsonl: Path):
+    lines = jsonl.read_text().splitlines(keepends=True)
+    jsonl.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])  # as a kill mid-append leaves it
+
+
+@pytest.mark.xfail(strict=True, reason="sweep_run._append_rows appends after a cut last line without ending "
+                   "it, so the row of the config that resume retrains is glued to the fragment and lost again: "
+                   "the next resume retrains it once more (fix: start with a newline when the file does not "
+                   "end with one)")
+def test_the_row_appended_after_a_cut_line_is_readable(tmp_path):
+    from mlx.sweep_run import _append_rows, _load_done
+    jsonl = tmp_path / "results.jsonl"
+    jsonl.write_text(json.dumps({"config_id": "a", "x": 1}) + "\n" + '{"config_id": "b", "x"')
+    _append_rows(jsonl, [{"config_id": "b", "x": 2}])
+    assert set(_load_done(jsonl)) == {"a", "b"}
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+def test_kill_9_after_a_checkpoint_resumes_to_exactly_the_same_results(train_reference, tmp_path):
+    ref, _ = train_reference
+    ckpt = tmp_path / "ck" / "checkpoint.msgpack"
+    assert kill_after_anchor([*TRAIN, f"out={tmp_path}"], (tmp_path, "ck/checkpoint.msgpack"), 0.0) \
+        == -signal.SIGKILL
+    assert ckpt.exists() and not (tmp_path / "ck" / "summary.json").exists(), "the run ended before a kill"
+    p = run_cli(*TRAIN, f"out={tmp_path}", timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert f"resuming {tmp_path / 'ck'} from epoch " in p.stdout
+    epoch = int(p.stdout.split(" from epoch ")[1].split()[0])
+    assert 1 <= epoch < 8
+    assert _final(tmp_path / "ck") == _final(ref)
+    assert not ckpt.exists() and not (tmp_path / "ck-2").exists()
+
+
+# ----------------------------------------------------------------------------- W&B
+
+@pytest.fixture(scope="module", autouse=True)
+def wandb_offline_fallback(tmp_path_factory):
+    """``mlx train wandb=online`` with a key but no reachable server (a closed local port).
+
+    Started when this module starts, in the background: it spends most of its time waiting for
+    W&B's init timeout, so the other tests run meanwhile. The W&B tests at the end collect it.
+    """
+    tmp = tmp_path_factory.mktemp("wandb")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env |= {"WANDB_API_KEY": "x" * 40, "WANDB_BASE_URL": "http://127.0.0.1:9",
+            "WANDB_CONFIG_DIR": str(tmp / "cfg"), "WANDB_CACHE_DIR": str(tmp / "cache"),
+            "WANDB_DATA_DIR": str(tmp / "data")}
+    cmd = [sys.executable, "-m", "mlx", "train", "data=sample", "epochs=1", "pictures=false", "wandb=online",
+           f"out={tmp}", "name=w"]
+    with open(tmp / "stdout", "w") as out, open(tmp / "stderr", "w") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err, text=True)
+    result = {}
+
+    def collect():
+        if not result:
+            rc = proc.wait(timeout=90)  # generous: catches a hang, not a speed target
+            result.update(rc=rc, stdout=(tmp / "stdout").read_text(), stderr=(tmp / "stderr").read_text(),
+                          run=tmp / "w")
+        return result
+    yield collect
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def test_wandb_online_without_a_server_falls_back_offline(wandb_offline_fallback):
+    r = wandb_offline_fallback()
+    run = r["run"]
+    assert r["rc"] == 0, r["stderr"][-3000:]
+    s = json.loads((run / "summary.json").read_text())
+    assert s["wandb_mode"] == "offline" and s["wandb_run"] and "offline-run-" in s["wandb_run"]
+    assert (run / "params.msgpack").is_file() and (run / "history.csv").is_file()
+    assert list(run.glob("wandb/offline-run-*/run-*.wandb"))
+    warn = [ln for ln in r["stderr"].splitlines() if "W&B" in ln]
+    assert len(warn) == 1, r["stderr"]
+    assert "W&B online failed" in warn[0] and "logging offline instead" in warn[0]
+    assert f"wandb sync {run}/wandb" in warn[0]
+
+
+@pytest.mark.xfail(strict=True, reason="track.Tracker reports the fallback with warnings.warn, so stderr gets "
+                   "two lines: '<file>:<line>: UserWarning: W&B online failed ...' and the echoed source line "
+                   "'  tracker = track.Tracker(...'; fix: print one 'mlx: warning: ...' line to stderr instead")
+def test_wandb_fallback_warning_is_exactly_one_stderr_line(wandb_offline_fallback):
+    r = wandb_offline_fallback()
+    lines = [ln for ln in r["stderr"].splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("mlx: warning: W&B online failed"), r["stderr"]
