@@ -23,6 +23,8 @@ SCHEDULES = ("constant", "cosine", "warmup_cosine")
 SOURCES = ("auto", "idx", "tfds", "sample", "csv")
 MISSING = ("error", "drop", "mean")
 WANDB_MODES = ("offline", "online", "disabled")
+MAX_EPOCHS = 100_000
+MAX_HIDDEN = 65_536
 
 
 def _f(default, help, **kw):
@@ -106,6 +108,12 @@ def validate(c: Config) -> None:
     for name in ("epochs", "batch_size", "eval_batch_size"):
         if getattr(c, name) < 1:
             raise ConfigError(f"{name}={getattr(c, name)} must be a positive integer")
+    if not 0 <= c.seed < 2**32:
+        raise ConfigError(f"seed={c.seed} must be an integer from 0 to {2**32 - 1}")
+    if c.epochs > MAX_EPOCHS:
+        raise ConfigError(f"epochs={c.epochs} is more than {MAX_EPOCHS}")
+    if any(type(h) is int and h > MAX_HIDDEN for h in c.hidden):
+        raise ConfigError(f"hidden={list(c.hidden)!r}: at most {MAX_HIDDEN} units per layer")
     if c.checkpoint_every < 0:
         raise ConfigError(f"checkpoint_every={c.checkpoint_every} must be >= 0 (0: never)")
     if not c.hidden or any(type(h) is not int or h < 1 for h in c.hidden):

@@ -155,6 +155,11 @@ def _load_done(path: Path) -> dict[str, dict]:
 
 def _append_rows(path: Path, rows: list[dict]):
     with open(path, "a") as f:
+        if f.tell() > 0:  # a kill may have cut the last line: start on a fresh one
+            with open(path, "rb") as g:
+                g.seek(-1, os.SEEK_END)
+                if g.read(1) != b"\n":
+                    f.write("\n")
         for r in rows:
             f.write(json.dumps(track.to_jsonable(r)) + "\n")
         f.flush()

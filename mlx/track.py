@@ -15,7 +15,6 @@ import json
 import os
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -135,9 +134,9 @@ class Tracker:
                     init_timeout=ONLINE_TIMEOUT_S, console="off", silent=True), **kw)
                 return
             except Exception as e:  # no network, invalid key, server error: never hang
-                msg = " ".join(str(e).split())[:160]
-                warnings.warn(f"W&B online failed ({type(e).__name__}: {msg}); logging offline "
-                              f"instead, upload later with `wandb sync {run_dir}/wandb`", stacklevel=2)
+                msg = " ".join(str(e).split())[:200]
+                print(f"mlx: warning: W&B online failed ({type(e).__name__}: {msg}); logging offline "
+                      f"instead, upload later with `wandb sync {run_dir}/wandb`", file=sys.stderr, flush=True)
                 self.mode = "offline"
         self.run = wandb.init(mode="offline", settings=wandb.Settings(console="off", silent=True),
                               **kw)
