@@ -186,9 +186,15 @@ def train_run(cfg: Config, *, td: TaskData | None = None, quiet: bool | None = N
     tracker.log_history(history)
     images = {}
     if cfg.pictures and not is_div:
-        from mlx.run_pictures import draw_run_pictures, save_pictures
-        images = save_pictures(folder, draw_run_pictures(cfg, td, params, metrics))
+        from mlx.run_pictures import draw_epoch_filters, draw_run_pictures, predict_logits, save_pictures
+        for epoch, fig in draw_epoch_filters(td, metrics):  # the filter as it forms, per epoch
+            img = save_pictures(folder / "filter_epochs", {f"epoch_{epoch:03d}": (fig, "filter")},
+                                captions=False)
+            tracker.log_images({"filter_by_epoch": img[f"epoch_{epoch:03d}"]}, step=epoch)
+        logits = predict_logits(cfg, td, params, td.x_test)
+        images = save_pictures(folder, draw_run_pictures(cfg, td, params, metrics, logits=logits))
         tracker.log_images(images, step=cfg.epochs)
+        tracker.log_plots(td.y_test, logits, td.class_names, step=cfg.epochs)
     summary["pictures"] = sorted(p.name for p, _ in images.values())
     summary["wandb_mode"] = tracker.mode
     summary["wandb_run"] = tracker.run_path

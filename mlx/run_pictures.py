@@ -47,13 +47,34 @@ def _train_2d(cfg, td: TaskData, mean, comps):
     return z_te, lambda z: np.asarray(f(params2, jnp.asarray(z, jnp.float32)))
 
 
-def draw_run_pictures(cfg, td: TaskData, params, metrics) -> dict:
-    """{name: (Figure, caption)} for one trained run. Images only where the data are images."""
+MAX_EPOCH_FILTERS = 10
+
+
+def draw_epoch_filters(td: TaskData, metrics) -> list:
+    """[(epoch, Figure)]: the logreg filter after each logged epoch (at most MAX_EPOCH_FILTERS,
+    evenly spaced, the last always in); empty when the run kept no per-epoch weights."""
+    if "b" not in metrics or td.image_shape is None:
+        return []
+    snaps = np.asarray(metrics["b"])
+    n = len(snaps)
+    picks = sorted({int(round(i)) for i in np.linspace(0, n - 1, min(n, MAX_EPOCH_FILTERS))})
+    names = tuple(td.class_names)
+    return [(e + 1, pictures.filter_figure(
+        snaps[e].T, titles=None if td.k_out == 1 else list(names),
+        class_names=(names[0], names[1]) if td.k_out == 1 else ("others", "class"),
+        title=f"logreg filter after epoch {e + 1}, task {td.task.name}")) for e in picks]
+
+
+def draw_run_pictures(cfg, td: TaskData, params, metrics, *, logits=None) -> dict:
+    """{name: (Figure, caption)} for one trained run. Images only where the data are images.
+
+    logits: float32[n_test, k_out] of the test split when the caller has them already."""
     out = {}
     cap = pictures.CAPTIONS
     binary = td.k_out == 1
     names = tuple(td.class_names)
-    logits = predict_logits(cfg, td, params, td.x_test)
+    if logits is None:
+        logits = predict_logits(cfg, td, params, td.x_test)
     pred = (logits[:, 0] > 0).astype(int) if binary else logits.argmax(1)
     out["confusion_matrix"] = (pictures.confusion_matrix_figure(td.y_test, pred, class_names=names),
                                cap["confusion_matrix"])
@@ -112,14 +133,15 @@ def draw_run_pictures(cfg, td: TaskData, params, metrics) -> dict:
     return out
 
 
-def save_pictures(folder: Path, figs: dict) -> dict:
-    """Write each figure as <folder>/<name>.png (atomic) and pictures.json; returns
-    {name: (path, caption)}."""
+def save_pictures(folder: Path, figs: dict, *, captions: bool = True) -> dict:
+    """Write each figure as <folder>/<name>.png (atomic) and, with captions, pictures.json;
+    returns {name: (path, caption)}."""
     saved = {}
     for name, (fig, caption) in figs.items():
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100)
         saved[name] = (track.atomic_write_bytes(Path(folder) / f"{name}.png", buf.getvalue()), caption)
         fig.clf()
-    track.atomic_write_json(Path(folder) / "pictures.json", {p.name: c for p, c in saved.values()})
+    if captions:
+        track.atomic_write_json(Path(folder) / "pictures.json", {p.name: c for p, c in saved.values()})
     return saved

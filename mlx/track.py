@@ -153,6 +153,27 @@ class Tracker:
             self.run.log({f"pictures/{k}": wandb.Image(str(p), caption=c)
                           for k, (p, c) in images.items()}, step=step)
 
+    def log_plots(self, y, logits, class_names, step: int | None = None):
+        """W&B's own charts: a confusion matrix, and ROC / precision-recall for binary tasks.
+        y: int[n] true labels; logits: float[n, k_out] (k_out = 1: the logit of class 1)."""
+        if self.run is None:
+            return
+        import wandb
+        y, logits = np.asarray(y), np.asarray(logits, np.float64)
+        if logits.shape[1] == 1:
+            p1 = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+            probs = np.stack([1.0 - p1, p1], 1)
+        else:
+            z = logits - logits.max(1, keepdims=True)
+            probs = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+        names = [str(c) for c in class_names]
+        charts = {"charts/confusion_matrix": wandb.plot.confusion_matrix(
+            y_true=y.tolist(), preds=probs.argmax(1).tolist(), class_names=names)}
+        if probs.shape[1] == 2:
+            charts["charts/roc"] = wandb.plot.roc_curve(y, probs, labels=names, classes_to_plot=[1])
+            charts["charts/pr"] = wandb.plot.pr_curve(y, probs, labels=names, classes_to_plot=[1])
+        self.run.log(charts, step=step)
+
     def log(self, data: dict, step: int | None = None):
         if self.run is not None:
             self.run.log(data, step=step)

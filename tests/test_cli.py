@@ -121,6 +121,9 @@ def test_train_writes_a_complete_run_folder(tmp_path):
     assert {"model", "lr", "data_source"} <= keys["config"]
     assert {"test_accuracy", "compile_seconds"} <= keys["summary"]
     assert any(k.startswith("pictures/filter/") for k in keys["history"])
+    assert any(k.startswith("pictures/filter_by_epoch/") for k in keys["history"])  # one per epoch
+    assert any(k.startswith("charts/roc") for k in keys["history"])  # wandb.plot charts
+    assert sorted(p.name for p in (run / "filter_epochs").iterdir()) == [f"epoch_00{i}.png" for i in (1, 2, 3)]
     cfg, params = load_run(run)
     assert cfg.task == "0v1" and params["b"].shape == (784, 1)
     # the saved params reproduce the reported accuracy
