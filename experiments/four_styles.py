@@ -16,7 +16,8 @@ import numpy as np
 from mlx import pictures, track
 from mlx.config import make_config, split_overrides
 from mlx.data import load_dataset
-from mlx.run_pictures import assign_styles, predict_logits
+from mlx.run_pictures import predict_logits
+from mlx.styles import assign_styles
 from mlx.sweep_report import save_figure
 from mlx.tasks import apply_task
 from mlx.train import fit

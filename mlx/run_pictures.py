@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mlx import pictures, track
+from mlx.styles import assign_styles
 from mlx.models import first_layer, make_model
 from mlx.tasks import TaskData
 from mlx.train import scale_inputs
@@ -24,12 +25,6 @@ def predict_logits(cfg, td: TaskData, params, x: np.ndarray, chunk: int = 4096) 
     fn = jax.jit(lambda p, xb: model.apply(p, scale_inputs(xb)))
     return np.concatenate([np.asarray(fn(params, x[i:i + chunk])) for i in range(0, len(x), chunk)]
                           or [np.zeros((0, td.k_out), np.float32)])
-
-
-def assign_styles(x: np.ndarray, means: np.ndarray) -> np.ndarray:
-    """int[n]: the nearest style mean (pixel space, Euclidean) of each image x float[n, d]."""
-    d2 = (x ** 2).sum(1)[:, None] - 2 * x @ means.T + (means ** 2).sum(1)[None]
-    return np.argmin(d2, 1)
 
 
 def _train_2d(cfg, td: TaskData, mean, comps):

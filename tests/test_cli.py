@@ -3,7 +3,6 @@ import gzip
 import json
 import shutil
 
-import numpy as np
 import pytest
 from _util import MNIST_DIR, assert_usage_error, requires_mnist, run_cli
 

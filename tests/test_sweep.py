@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 from _util import ROOT, assert_usage_error, run_cli, sample
 
