@@ -378,6 +378,8 @@ h2{margin:28px 0 10px;font-size:20px;border-bottom:2px solid var(--line);padding
 h3{margin:22px 0 8px;font-size:17px}
 h4{margin:16px 0 6px;font-size:15px}
 .scroll{overflow-x:auto;max-width:100%}
+.tall{max-height:70vh;overflow:auto}
+.tall td{white-space:nowrap}
 table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
 th,td{border:1px solid var(--line);padding:4px 9px;text-align:left;vertical-align:top}
 thead th{background:var(--band);position:sticky;top:0}
@@ -490,16 +492,16 @@ def render_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> str
         shown = [r for r in best_runs if r in run_pngs] + [r for r in run_pngs if r not in best_runs]
     run_ids = {r: "run-" + _slug(r) for r in shown}
 
+    results_table = ""  # placed after the comparison and the pictures
     if (root / "results.csv").is_file():
         header, rows = _read_csv(root / "results.csv", warnings)
         if header:
             link_col = next((c for c in ("run", "run_name", "name") if c in header), None)
-            sections.append(_section(
-                "results", "Results (one row per configuration)",
+            results_table = (
                 f'<p class="note">{len(rows)} rows; click a column to sort; the best test accuracy '
                 "is highlighted.</p>"
-                + _data_table(header, rows, best_column="test_accuracy", links=run_ids,
-                              link_column=link_col), nav))
+                + '<div class="tall">' + _data_table(header, rows, best_column="test_accuracy",
+                                                     links=run_ids, link_column=link_col) + "</div>")
     for md in md_files:
         try:
             text = md.read_text(encoding="utf-8")
@@ -513,6 +515,8 @@ def render_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> str
         sections.append(_section(
             "pictures", "Sweep pictures" if is_sweep else "Pictures",
             _picture_groups(top_pngs, root, root, captions, 3, None), nav))
+    if results_table:
+        sections.append(_section("results", "Results (one row per configuration)", results_table, nav))
     if is_sweep and (shown or run_note):
         parts = [f'<p class="note">{esc(run_note)}</p>'] if run_note else []
         for run in shown:

@@ -161,5 +161,9 @@ def best_filter_entries(best_params: dict) -> list:
             w = w1[:, np.argsort(-imp)[:8]].T
         if w.shape[1] != 784:
             continue
-        out.append((f"{model} {task} ({score:.4f}, {epochs} ep)", w))
+        # Configs that share a trajectory keep the lane's final params: the filter shown is the
+        # best config's (lr, seed) lane after the epochs it trained, said in the title.
+        lane = name.split("-lr", 1)[-1].split("-e")[0] if "-lr" in name else "?"
+        seed = name.rsplit("-s", 1)[-1]
+        out.append((f"{model} {task}: lr {lane}, seed {seed}, after {epochs} epochs", w))
     return out
