@@ -1,4 +1,4 @@
-"""python -m experiments.benchmark [key=value ...]   (from the repository root; same keys as `mlx bench`)
+"""python experiments/benchmark.py [key=value ...]   (same keys as `mlx bench`; outputs under runs/bench-<time>/)
 
 The issue "Speed" as a script: the 30-run sweep on 4vrest (logreg and MLP 784-256-1, Adam,
 batch 128, 5 learning rates x 3 seeds, 5 epochs) trained by the engine as one vmapped program
@@ -11,7 +11,7 @@ overrides below (e.g. precision=bfloat16 on a GPU, baselines=step without torch)
 """
 import sys
 
-from mlx import bench
+from mlx.cli import main
 
 OVERRIDES = [
     "tasks=4vrest,digits",
@@ -24,4 +24,4 @@ OVERRIDES = [
 ]
 
 if __name__ == "__main__":
-    sys.exit(bench.main(OVERRIDES + sys.argv[1:]))
+    sys.exit(main(["bench", *OVERRIDES, *sys.argv[1:]]))  # the CLI: one-line usage errors
