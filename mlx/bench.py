@@ -353,7 +353,7 @@ class Engine:
     def __init__(self, cfg, td, *, order: str = "shared", chunk: int = 0):
         from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
         self.cfg, self.td, self.order = cfg, td, order
-        self.trainer = make_train(cfg, td, shared_data_key=order == "shared")
+        self.trainer = make_train(cfg, td)
         mesh = Mesh(np.array(jax.devices()), ("c",))
         self.n_dev = mesh.devices.size
         self.lane_sharding = NamedSharding(mesh, P("c"))

@@ -30,7 +30,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from mlx.config import Config
 from mlx.models import count_params
-from mlx.train import Hparams, diverged, make_train
+from mlx.train import Hparams, TrainState, diverged, make_train
 
 TRACED = ("lr", "weight_decay", "seed")
 NOT_PROGRAM = TRACED + ("out", "name", "wandb", "wandb_project", "wandb_group", "pictures",
@@ -110,6 +110,15 @@ def auto_chunk(n_lanes: int, per_lane: int, n_devices: int, budget: int, cap: in
     return max(n_devices, c // n_devices * n_devices) if c >= n_devices else n_devices
 
 
+def balanced_chunk(n_lanes: int, chunk: int, n_devices: int = 1) -> int:
+    """The chunk size that cuts n_lanes into as few chunks of at most ``chunk`` as possible,
+    all about the same size (a multiple of the device count): 10,000 lanes at most 852 per
+    chunk -> 12 chunks of 836, not 11 of 852 and a last one padded from 628."""
+    count = -(-n_lanes // max(chunk, 1))
+    size = -(-n_lanes // count)
+    return -(-size // n_devices) * n_devices
+
+
 def chunks_of(n_lanes: int, chunk: int) -> list[range]:
     return [range(s, min(s + chunk, n_lanes)) for s in range(0, n_lanes, chunk)]
 
@@ -149,8 +158,13 @@ def to_host(tree):
 class ChunkRunner:
     """Compiled, sharded, vmapped init/run for one group; reused across its chunks."""
 
-    def __init__(self, cfg: Config, td, *, mesh: Mesh | None = None):
-        self.cfg, self.td = cfg, td
+    def __init__(self, cfg: Config, td, *, mesh: Mesh | None = None, order: str = "lane"):
+        """order: 'lane' (each lane's data order comes from its seed, as in ``mlx train``) or
+        'shared' (one order for the whole chunk, seeds change only the initialisation; one
+        permutation and gather per step and wider matmuls, so faster)."""
+        if order not in ("lane", "shared"):
+            raise ValueError(f"order={order!r}; allowed: lane, shared")
+        self.cfg, self.td, self.order = cfg, td, order
         self.trainer = make_train(cfg, td)
         self.mesh = mesh or _mesh()
         self.n_dev = self.mesh.devices.size
@@ -161,7 +175,13 @@ class ChunkRunner:
         tr = self.trainer
         # Seeds (uint32) cross the host boundary, keys are made inside: plain arrays shard the
         # same way in one process or many.
-        self._init = jax.jit(jax.vmap(lambda hp, seed: tr.init(hp, jax.random.key(seed))))
+        # With a shared order the epoch counter is the same for every lane: keep it unbatched,
+        # or the epoch folded into the order key would make the order per lane again.
+        self._st = 0 if order == "lane" else TrainState(0, 0, None)
+        self._data_key = None if order == "lane" else global_array(
+            np.asarray(jax.random.key_data(jax.random.key(0))), rep)
+        self._init = jax.jit(jax.vmap(lambda hp, seed: tr.init(hp, jax.random.key(seed)),
+                                      out_axes=self._st))
         self._compiled: dict[tuple, Callable] = {}
         self.compile_seconds = 0.0
 
@@ -172,10 +192,16 @@ class ChunkRunner:
         if (n_epochs, size) not in self._compiled:
             t0 = time.perf_counter()
             tr = self.trainer
-            fn = jax.vmap(lambda s, h, seed, data: tr.run(s, h, jax.random.key(seed), data, n_epochs),
-                          in_axes=(0, 0, 0, None))
-            self._compiled[(n_epochs, size)] = jax.jit(fn, donate_argnums=(0,)).lower(
-                state, hp, seeds, self.data).compile()
+            if self._data_key is None:
+                fn = jax.vmap(lambda s, h, seed, data: tr.run(s, h, jax.random.key(seed), data, n_epochs),
+                              in_axes=(0, 0, 0, None))
+                args = (state, hp, seeds, self.data)
+            else:
+                fn = jax.vmap(lambda s, h, seed, data, dk: tr.run(
+                    s, h, jax.random.key(seed), data, n_epochs, jax.random.wrap_key_data(dk)),
+                    in_axes=(self._st, 0, 0, None, None), out_axes=(self._st, 0))
+                args = (state, hp, seeds, self.data, self._data_key)
+            self._compiled[(n_epochs, size)] = jax.jit(fn, donate_argnums=(0,)).lower(*args).compile()
             return self._compiled[(n_epochs, size)], time.perf_counter() - t0
         return self._compiled[(n_epochs, size)], 0.0
 
@@ -206,7 +232,8 @@ class ChunkRunner:
             seg = b - done
             compiled, tc = self._run(seg, state, hp, keys)
             t_compile += tc
-            state, m = jax.block_until_ready(compiled(state, hp, keys, self.data))
+            extra = () if self._data_key is None else (self._data_key,)
+            state, m = jax.block_until_ready(compiled(state, hp, keys, self.data, *extra))
             m = to_host(m)
             for k, v in m.items():
                 arr = out.setdefault(k, np.full((size, E) + v.shape[2:], np.nan, v.dtype))
@@ -223,7 +250,11 @@ class ChunkRunner:
                 stopped[alive[np.setdiff1d(np.arange(len(alive)), sel)]] = b
                 alive = alive[sel]
                 # compaction through the host: works the same across processes
-                state = self.shard(jax.tree_util.tree_map(lambda a: a[sel], to_host(state)))
+                host = to_host(state)
+                state = host._replace(**{f: self.shard(jax.tree_util.tree_map(lambda a: a[sel], getattr(host, f)))
+                                         for f in ("params", "opt_state")},
+                                      epoch=self.shard(host.epoch[sel]) if self._data_key is None
+                                      else global_array(np.asarray(host.epoch), NamedSharding(self.mesh, P())))
                 hp_host = jax.tree_util.tree_map(lambda a: a[sel], hp_host)
                 seeds_host = seeds_host[sel]
                 hp, keys = self.shard(hp_host), self.shard(seeds_host)

@@ -30,7 +30,7 @@ import numpy as np
 from mlx import track
 from mlx.config import FIELDS, Config, make_config, parse_value, split_overrides
 from mlx.errors import UsageError
-from mlx.sweep import ChunkRunner, auto_chunk, chunks_of, group_configs, lane_bytes, lane_params, lane_rows, memory_budget_bytes
+from mlx.sweep import ChunkRunner, auto_chunk, balanced_chunk, chunks_of, group_configs, lane_bytes, lane_params, lane_rows, memory_budget_bytes
 
 SWEEP_KEYS = {"chunk": "configs per compiled batch (0: automatic from device memory)",
               "coordinator": "jax.distributed: host:port of process 0, or 'auto' on TPU/SLURM (env MLX_COORDINATOR)",
@@ -39,7 +39,9 @@ SWEEP_KEYS = {"chunk": "configs per compiled batch (0: automatic from device mem
               "count": "number of configs for random/bayes (default: run_cap)",
               "sweep_seed": "seed for random/bayes proposals",
               "round": "bayes: configs proposed and trained per round",
-              "verify_hyperband": "also train pruned configs to the end to check the best was kept"}
+              "verify_hyperband": "also train pruned configs to the end to check the best was kept",
+              "order": "lane (each config's data order from its seed, as mlx train) | shared (one order "
+                       "per batch, seeds change only the init; faster)"}
 METRIC_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 
 
@@ -58,6 +60,7 @@ def parse_sweep_argv(argv: list[str]):
         raise UsageError("usage: mlx sweep SWEEP.yaml [count=N] [chunk=N] [key=value ...]")
     path, rest = argv[0], split_overrides(argv[1:])
     opts = {"chunk": 0, "count": 0, "sweep_seed": 0, "round": 16, "verify_hyperband": False,
+            "order": "lane",
             "coordinator": os.environ.get("MLX_COORDINATOR", ""),
             "num_processes": int(os.environ.get("MLX_NUM_PROCESSES", "0") or 0),
             "process_id": int(os.environ.get("MLX_PROCESS_ID", "0") or 0)}
@@ -67,6 +70,10 @@ def parse_sweep_argv(argv: list[str]):
             if k == "verify_hyperband":
                 opts[k] = parse_value("download", v)  # a boolean parse
             elif k == "coordinator":
+                opts[k] = v
+            elif k == "order":
+                if v not in ("lane", "shared"):
+                    raise UsageError(f"order={v!r} is not allowed; allowed: lane, shared")
                 opts[k] = v
             else:
                 try:
@@ -265,10 +272,10 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
             if dkey not in tdata:
                 tdata[dkey] = load_task_data(g.cfg)[0]
             td = tdata[dkey]
-            runner = ChunkRunner(g.cfg, td)
+            runner = ChunkRunner(g.cfg, td, order=opts["order"])
             chunk = opts["chunk"] or auto_chunk(len(g.lanes), lane_bytes(runner.trainer, g.cfg, td.x_train.shape[1]),
                                                 n_dev, memory_budget_bytes())
-            chunk = max(n_dev, -(-chunk // n_dev) * n_dev)
+            chunk = balanced_chunk(len(g.lanes), chunk, n_dev)
             stats["groups"] += 1
             for ch in chunks_of(len(g.lanes), chunk):
                 members = [(ci, li, e) for ci, li, e in g.members if li in ch]

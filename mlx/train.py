@@ -130,8 +130,7 @@ def pad_test(x: np.ndarray, y: np.ndarray, eval_batch: int):
     return xp, yp, mask
 
 
-def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = None,
-               shared_data_key: bool = False) -> Trainer:
+def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = None) -> Trainer:
     """Build the pure training functions for config ``cfg`` and data shaped like ``td``.
 
     cfg: mlx.config.Config (its static fields: model, hidden, activation, precision, optimizer,
@@ -140,8 +139,12 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
     snapshots: also return the logreg weights after every epoch (metrics["b"]: float32[E, d, k]).
     progress: a host function called once per epoch as progress(epoch, metrics_of_epoch)
         through jax.debug.callback (never per step). Leave None under vmap.
-    shared_data_key: the data order comes from ``key`` only through ``data_key`` passed by the
-        caller (see ``train``'s signature); lets a sweep share one order across lanes.
+
+    ``run`` and ``train`` take an optional ``data_key``: the data order then comes from it
+    instead of ``key``. Passed unbatched under vmap (in_axes None, with the state's ``epoch``
+    unbatched too), every lane sees the same batches: one permutation and one gather per step
+    for all lanes, and a layer's matmul becomes one wide matmul. Seeds then change only the
+    initialisation.
     """
     n, d = td.x_train.shape
     k_out = td.k_out

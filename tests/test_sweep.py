@@ -217,3 +217,21 @@ def test_two_processes_with_jax_distributed_equal_one_process(swept, tmp_path):
         assert ra["diverged"] == rb["diverged"]
         if ra["diverged"] == "False":
             assert float(ra["test_accuracy"]) == pytest.approx(float(rb["test_accuracy"]), abs=1e-5)
+
+
+def test_shared_order_equals_lane_order_for_seed_0_and_differs_otherwise(swept, tmp_path):
+    folder, _ = swept
+    y = _write(tmp_path, "hb", extra="early_terminate: {type: hyperband, min_iter: 1, eta: 2}")
+    p = run_cli("sweep", _write(tmp_path), "data=sample", f"out={tmp_path}", "chunk=6", "order=shared",
+                "wandb=disabled")
+    assert p.returncode == 0, p.stderr[-3000:]
+    a, b = _rows(folder), _rows(tmp_path / "t")
+    for ra, rb in zip(a, b):
+        if ra["diverged"] == "False" and rb["diverged"] == "False":
+            same = float(ra["test_loss"]) == pytest.approx(float(rb["test_loss"]), rel=1e-5)
+            # lane order for seed s comes from key(s); the shared order from key(0)
+            assert same == (ra["seed"] == "0"), (ra["name"], ra["test_loss"], rb["test_loss"])
+    # successive halving also runs with a shared order (the epoch counter stays unbatched)
+    p = run_cli("sweep", y, "data=sample", f"out={tmp_path / 'hb'}", "order=shared", "wandb=disabled")
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert any(r["stopped_early"] == "True" for r in _rows(tmp_path / "hb" / "hb"))
