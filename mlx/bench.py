@@ -16,7 +16,8 @@ Methods (every one evaluates the test split after each epoch, as the engine does
              tensors in memory (no DataLoader), configs one after another; CUDA when JAX is on a GPU.
   step       a jitted JAX train step called from a Python loop (flax's MNIST example), batches
              indexed on the host, configs one after another.
-  chunkrunner  mlx.sweep.ChunkRunner as ``mlx sweep`` runs it today (each lane its own order).
+  chunkrunner  mlx.sweep.ChunkRunner as ``mlx sweep`` runs by default (order=lane: each lane its
+             own data order); ``mlx sweep ... order=shared`` gives the engine's shared order.
 The baselines start from the engine lane's initial params and see the same batches, so the
 final test accuracies of one config must agree (``tol``). They are measured on a subset
 (``base_configs`` x ``base_epochs``) and extrapolated per config-epoch; the output says so.
