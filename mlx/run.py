@@ -23,6 +23,7 @@ import numpy as np
 from mlx import track
 from mlx.config import Config
 from mlx.errors import UsageError
+from mlx.data import Dataset
 from mlx.tasks import TaskData, apply_task
 from mlx.train import EXPLODED_FACTOR, METRICS, diverged, hparams, make_train, seed_keys
 
@@ -48,7 +49,8 @@ def load_dataset_for(cfg: Config):
                              tfds_dir=cfg.tfds_dir or None, download=cfg.download, **kw)
 
 
-def load_task_data(cfg: Config) -> TaskData:
+def load_task_data(cfg: Config) -> tuple[TaskData, Dataset]:
+    """(TaskData, the Dataset it came from) for cfg's data and task."""
     ds = load_dataset_for(cfg)
     task = "labels" if cfg.data == "csv" and cfg.task in ("0v1",) else cfg.task
     return apply_task(task, ds), ds
