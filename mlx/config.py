@@ -24,6 +24,7 @@ SOURCES = ("auto", "idx", "tfds", "sample", "csv")
 MISSING = ("error", "drop", "mean")
 WANDB_MODES = ("offline", "online", "disabled")
 MAX_EPOCHS = 100_000
+OUTPUT_KEYS = ("out", "name", "wandb", "wandb_project", "wandb_group", "pictures")
 MAX_HIDDEN = 65_536
 
 
@@ -83,6 +84,13 @@ class Config:
         if math.isnan(d["label_threshold"]):
             d["label_threshold"] = None
         return d
+
+    def fingerprint(self, length: int = 12) -> str:
+        """A hash of everything that changes the numbers (not out, name, W&B or pictures):
+        names a run folder, matches a checkpoint to its config, marks a sweep's finished rows."""
+        import hashlib
+        d = {k: v for k, v in self.to_dict().items() if k not in OUTPUT_KEYS}
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
     def replace(self, **kw) -> "Config":
         return dataclasses.replace(self, **kw)

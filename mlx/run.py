@@ -11,8 +11,6 @@ Run folder (``<out>/<name>/``):
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -57,9 +55,7 @@ def load_task_data(cfg: Config) -> tuple[TaskData, Dataset]:
 
 
 def config_hash(cfg: Config) -> str:
-    d = {k: v for k, v in cfg.to_dict().items()
-         if k not in ("out", "name", "wandb", "wandb_project", "wandb_group", "pictures")}
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return cfg.fingerprint(8)
 
 
 def choose_folder(cfg: Config) -> tuple[Path, bool]:

@@ -2,7 +2,6 @@
 save PNGs (atomically) with ``pictures.json`` captions. The W&B logging is in ``mlx.run``."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import jax
@@ -133,9 +132,8 @@ def save_pictures(folder: Path, figs: dict, *, captions: bool = True) -> dict:
     returns {name: (path, caption)}."""
     saved = {}
     for name, (fig, caption) in figs.items():
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100)
-        saved[name] = (track.atomic_write_bytes(Path(folder) / f"{name}.png", buf.getvalue()), caption)
+        saved[name] = (track.atomic_write_bytes(Path(folder) / f"{name}.png",
+                                                pictures.figure_to_png_bytes(fig)), caption)
         fig.clf()
     if captions:
         track.atomic_write_json(Path(folder) / "pictures.json", {p.name: c for p, c in saved.values()})

@@ -9,7 +9,7 @@ import numpy as np
 
 from mlx import track
 
-METRIC_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+from mlx.train import METRICS as METRIC_KEYS
 PARAM_COLS = ("model", "task", "lr", "epochs", "seed", "weight_decay", "optimizer", "schedule",
               "batch_size", "hidden", "activation", "precision", "data")
 
@@ -88,10 +88,8 @@ def markdown_tables(best: list[dict], by_epochs: list[dict], metric: str) -> str
 
 
 def save_figure(fig, path: Path) -> Path:
-    import io
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return track.atomic_write_bytes(path, buf.getvalue())
+    from mlx.pictures import figure_to_png_bytes
+    return track.atomic_write_bytes(path, figure_to_png_bytes(fig))
 
 
 def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, wandb_errors, say):

@@ -14,7 +14,6 @@ with the same results.csv.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -30,6 +29,8 @@ import numpy as np
 from mlx import track
 from mlx.config import FIELDS, Config, make_config, parse_value, split_overrides
 from mlx.errors import UsageError
+from mlx.run import history_rows
+from mlx.train import METRICS
 from mlx.sweep import ChunkRunner, auto_chunk, balanced_chunk, chunks_of, group_configs, lane_bytes, lane_params, lane_rows, memory_budget_bytes
 
 SWEEP_KEYS = {"chunk": "configs per compiled batch (0: automatic from device memory)",
@@ -42,12 +43,10 @@ SWEEP_KEYS = {"chunk": "configs per compiled batch (0: automatic from device mem
               "verify_hyperband": "also train pruned configs to the end to check the best was kept",
               "order": "lane (each config's data order from its seed, as mlx train) | shared (one order "
                        "per batch, seeds change only the init; faster)"}
-METRIC_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 
 
 def config_id(cfg: Config) -> str:
-    d = {k: v for k, v in cfg.to_dict().items() if k not in ("out", "name", "wandb", "wandb_group")}
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return cfg.fingerprint(12)
 
 
 def run_name(i: int, cfg: Config) -> str:
@@ -308,12 +307,11 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
                            "trajectory": "shared" if g.shared else "separate", **r}
                     row["hidden"] = list(c.hidden)
                     rf = folder / "runs" / name
-                    summary = {k: row[k] for k in METRIC_KEYS} | {
+                    summary = {k: row[k] for k in METRICS} | {
                         "diverged": row["diverged"], "epochs_trained": row["epochs_trained"],
                         "stopped_early": row["stopped_early"], "seconds": row["seconds"],
                         "data_source": td.source, "n_train": len(td.y_train), "n_test": len(td.y_test)}
-                    hist = [{"epoch": e + 1, **{k: r["history"][k][e] for k in METRIC_KEYS}}
-                            for e in range(r["epochs_trained"])]
+                    hist = history_rows(r["history"])
                     if primary:
                         track.atomic_write_json(rf / "config.json", c.to_dict())
                         track.atomic_write_csv(rf / "history.csv", hist)
