@@ -523,7 +523,7 @@ def prepare_tfds_from_idx(tfds_name: str, idx_dir, tfds_dir=None) -> Path:
 def _prepare_stock(tfds_name: str, root: Path) -> None:
     """The stock TFDS builder from the network (only with download=True; needs TensorFlow)."""
     try:
-        import tensorflow  # noqa: F401
+        import tensorflow  # noqa: F401 (only: is TensorFlow installed?)
     except Exception:
         raise DataError(
             f'preparing {tfds_name} from the network needs TensorFlow: pip install '
