@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mlx import track
 from mlx.config import make_config, split_overrides
-from mlx.data import load_dataset
+from mlx.data import load_dataset, shared_mnist_dir
 from mlx.tasks import apply_task
 from mlx.train import fit
 
@@ -29,8 +29,8 @@ COMMON = dict(optimizer="adam", batch_size=128, schedule="constant", seed=0)
 
 def main(argv: list[str]) -> int:
     opts = split_overrides(argv)
-    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-    data_dir = opts.get("data_dir", str(default) if default.exists() else "")
+    default = shared_mnist_dir()
+    data_dir = opts.get("data_dir", str(default) if default else "")
     out = Path(opts.get("out", "runs/accuracy_table"))
     ds = load_dataset("idx" if data_dir else "auto", data_dir=data_dir or None)
     import jax

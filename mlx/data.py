@@ -379,6 +379,16 @@ OFFLINE_VERSION = "1.0.0"
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 
 
+def shared_mnist_dir() -> Path | None:
+    """The full-MNIST IDX folder the project's experiments and benchmark use by default:
+    ``../shared/data/mnist`` from the working directory or beside this checkout, if it holds
+    the files; None otherwise (callers then fall back to the sample)."""
+    for p in (Path("../shared/data/mnist"), Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"):
+        if (p / "train-images-idx3-ubyte.gz").exists() or (p / "train-images-idx3-ubyte").exists():
+            return p
+    return None
+
+
 def default_tfds_dir() -> Path:
     """TFDS's default data dir: ``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``."""
     env = os.environ.get("TFDS_DATA_DIR")
