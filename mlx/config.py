@@ -14,66 +14,72 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlx.choices import (ACTIVATIONS, MISSING, MODELS, OPTIMIZERS, PRECISIONS, SCHEDULES,  # noqa: F401
+                         SOURCES, WANDB_MODES)
 from mlx.errors import ConfigError
-from mlx.models import ACTIVATIONS, MODELS, PRECISIONS
 from mlx.tasks import parse_task
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-SCHEDULES = ("constant", "cosine", "warmup_cosine")
-SOURCES = ("auto", "idx", "tfds", "sample", "csv")
-MISSING = ("error", "drop", "mean")
-WANDB_MODES = ("offline", "online", "disabled")
 MAX_EPOCHS = 100_000
-OUTPUT_KEYS = ("out", "name", "wandb", "wandb_project", "wandb_group", "pictures")
 MAX_HIDDEN = 65_536
+F32_TINY, F32_MAX = 1.1754944e-38, 3.4028235e38  # float32's smallest normal and largest value
+
+# What each field is, which decides everything derived from the fields (one place):
+#   program  changes the compiled training program (a sweep compiles one per distinct value)
+#   traced   an argument of the compiled program (a sweep vmaps over it): lr, weight_decay, seed
+#   data     changes the arrays the program sees (a sweep loads the data once per distinct value)
+#   output   where and how results are written; never changes a number
+ROLES = ("program", "traced", "data", "output")
 
 
-def _f(default, help, **kw):
-    return field(default=default, metadata={"help": help, **kw})
+def _f(default, help, role, **kw):
+    assert role in ROLES, role
+    return field(default=default, metadata={"help": help, "role": role, **kw})
 
 
 @dataclass(frozen=True)
 class Config:
     # model
-    model: str = _f("logreg", "logreg | mlp", choices=MODELS)
-    hidden: tuple = _f((256,), "MLP hidden sizes: 256 or [512,256]")
-    activation: str = _f("relu", "MLP activation: relu | tanh | gelu", choices=tuple(ACTIVATIONS))
+    model: str = _f("logreg", "logreg | mlp", choices=MODELS, role="program")
+    hidden: tuple = _f((256,), "MLP hidden sizes: 256 or [512,256]", role="program")
+    activation: str = _f("relu", "MLP activation: relu | tanh | gelu", choices=ACTIVATIONS, role="program")
     precision: str = _f("float32", "matmul dtype: float32 | bfloat16 (f32 accumulation and master weights)",
-                        choices=PRECISIONS)
+                        choices=PRECISIONS, role="program")
     # task and data
-    task: str = _f("0v1", "0v1 | 4vrest | 4v9 | digits | labels | AvB | Nvrest")
-    data: str = _f("auto", "auto | idx | tfds | sample | csv", choices=SOURCES)
-    data_dir: str = _f("", "folder with the four MNIST-format IDX files (data=idx; data=auto uses it if set)")
-    download: bool = _f(False, "data=idx: fetch the four IDX files from mirror= into data_dir (verified)")
-    mirror: str = _f("", "base URL to download IDX files from (empty: the default public mirror)")
-    tfds_name: str = _f("mnist", "data=tfds: mnist | fashion_mnist | kmnist")
-    tfds_dir: str = _f("", "TFDS data_dir (empty: TFDS default ~/tensorflow_datasets)")
-    path: str = _f("", "data=csv: the CSV file")
-    label: str = _f("label", "data=csv: the label column")
-    features: str = _f("", "data=csv: comma-separated feature columns (empty: all other numeric columns)")
-    one_hot: str = _f("", "data=csv: comma-separated columns to one-hot encode (e.g. movie_id)")
-    label_threshold: float = _f(math.nan, "data=csv: label = 1 if value >= threshold else 0 (nan: labels as they are)")
-    missing: str = _f("error", "data=csv: missing values: error | drop | mean (training-split means)", choices=MISSING)
-    test_fraction: float = _f(0.2, "data=csv: fraction held out for the test split")
+    task: str = _f("0v1", "0v1 | 4vrest | 4v9 | digits | labels | AvB | Nvrest", role="data")
+    data: str = _f("auto", "auto | idx | tfds | sample | csv", choices=SOURCES, role="data")
+    data_dir: str = _f("", "folder with the four MNIST-format IDX files (data=idx; data=auto uses it if set)", role="data")
+    download: bool = _f(False, "data=idx: fetch the four IDX files from mirror= into data_dir (verified)", role="data")
+    mirror: str = _f("", "base URL to download IDX files from (empty: the default public mirror)", role="data")
+    tfds_name: str = _f("mnist", "data=tfds: mnist | fashion_mnist | kmnist", role="data")
+    tfds_dir: str = _f("", "TFDS data_dir (empty: TFDS default ~/tensorflow_datasets)", role="data")
+    path: str = _f("", "data=csv: the CSV file", role="data")
+    label: str = _f("label", "data=csv: the label column", role="data")
+    features: str = _f("", "data=csv: comma-separated feature columns (empty: all other numeric columns)", role="data")
+    one_hot: str = _f("", "data=csv: comma-separated columns to one-hot encode (e.g. movie_id)", role="data")
+    label_threshold: float = _f(math.nan, "data=csv: label = 1 if value >= threshold else 0 (nan: labels as they are)", role="data")
+    missing: str = _f("error", "data=csv: missing values: error | drop | mean (training-split means)", choices=MISSING, role="data")
+    test_fraction: float = _f(0.2, "data=csv: fraction held out for the test split", role="data")
     # training
-    optimizer: str = _f("adam", "sgd | momentum | adam | adamw", choices=OPTIMIZERS)
-    lr: float = _f(1e-3, "peak learning rate (> 0)")
-    weight_decay: float = _f(0.0, "weight decay (adamw: decoupled; others: L2 added to the gradient)")
-    momentum: float = _f(0.9, "momentum for optimizer=momentum")
-    schedule: str = _f("constant", "constant | cosine | warmup_cosine", choices=SCHEDULES)
-    warmup_epochs: float = _f(1.0, "warmup length in epochs for schedule=warmup_cosine")
-    epochs: int = _f(5, "passes over the training split (>= 1)")
-    batch_size: int = _f(128, "examples per step (>= 1; clamped to the training-set size)")
-    eval_batch_size: int = _f(2000, "examples per evaluation chunk (bounds memory)")
-    seed: int = _f(0, "seed for init and data order")
+    optimizer: str = _f("adam", "sgd | momentum | adam | adamw", choices=OPTIMIZERS, role="program")
+    lr: float = _f(1e-3, "peak learning rate (> 0)", role="traced")
+    weight_decay: float = _f(0.0, "weight decay (adamw: decoupled; others: L2 added to the gradient)", role="traced")
+    momentum: float = _f(0.9, "momentum for optimizer=momentum", role="program")
+    schedule: str = _f("constant", "constant | cosine | warmup_cosine", choices=SCHEDULES, role="program")
+    warmup_epochs: float = _f(1.0, "warmup length in epochs for schedule=warmup_cosine", role="program")
+    epochs: int = _f(5, "passes over the training split (>= 1)", role="program")
+    batch_size: int = _f(128, "examples per step (>= 1; clamped to the training-set size)", role="program")
+    eval_batch_size: int = _f(2000, "examples per evaluation chunk (bounds memory)", role="program")
+    seed: int = _f(0, "seed for init and data order", role="traced")
+    split_seed: int = _f(0, "seed of any train/test split the project makes itself (data=csv); "
+                         "the training seed never changes the data", role="data")
     # outputs
-    out: str = _f("runs", "folder that holds run folders")
-    name: str = _f("", "run folder name (empty: <model>-<task>-<time>)")
-    wandb: str = _f("", "offline | online | disabled (empty: $WANDB_MODE, else offline)")
-    wandb_project: str = _f("mlx", "W&B project")
-    wandb_group: str = _f("", "W&B group (sweeps set it to the sweep name)")
-    pictures: bool = _f(True, "draw the run's pictures (filters, boundaries, ...)")
-    checkpoint_every: int = _f(0, "save a resumable checkpoint every N epochs (0: never)")
+    out: str = _f("runs", "folder that holds run folders", role="output")
+    name: str = _f("", "run folder name (empty: <model>-<task>-<time>)", role="output")
+    wandb: str = _f("", "offline | online | disabled (empty: $WANDB_MODE, else offline)", role="output")
+    wandb_project: str = _f("mlx", "W&B project", role="output")
+    wandb_group: str = _f("", "W&B group (sweeps set it to the sweep name)", role="output")
+    pictures: bool = _f(True, "draw the run's pictures (filters, boundaries, ...)", role="output")
+    checkpoint_every: int = _f(0, "save a resumable checkpoint every N epochs (0: never)", role="output")
 
     def __post_init__(self):
         validate(self)
@@ -89,7 +95,7 @@ class Config:
         """A hash of everything that changes the numbers (not out, name, W&B or pictures):
         names a run folder, matches a checkpoint to its config, marks a sweep's finished rows."""
         import hashlib
-        d = {k: v for k, v in self.to_dict().items() if k not in OUTPUT_KEYS}
+        d = {k: v for k, v in self.to_dict().items() if FIELDS[k].metadata["role"] != "output"}
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
     def replace(self, **kw) -> "Config":
@@ -103,6 +109,30 @@ class Config:
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 
 
+def keys_with_role(*roles: str) -> tuple[str, ...]:
+    """The field names whose role is one of ``roles`` (see ROLES), in field order."""
+    return tuple(k for k, f in FIELDS.items() if f.metadata["role"] in roles)
+
+
+TRACED_KEYS = keys_with_role("traced")      # lr, weight_decay, seed
+OUTPUT_KEYS = keys_with_role("output")
+DATA_KEYS = keys_with_role("data")
+
+
+def role_key(cfg: Config, *roles: str) -> tuple:
+    """A hashable key of cfg's values for the fields of ``roles`` (e.g. the data cache key)."""
+    d = cfg.to_dict()
+    return tuple((k, json.dumps(d[k], default=str)) for k in keys_with_role(*roles))
+
+
+def _f32_positive(x: float) -> bool:
+    """x stays a positive finite number in float32 (1e-60 would become 0, 1e308 inf)."""
+    import numpy as np
+    with np.errstate(over="ignore", under="ignore"):
+        v = np.float32(x)
+    return bool(np.isfinite(v) and v > 0)
+
+
 def validate(c: Config) -> None:
     for name, f in FIELDS.items():
         choices = f.metadata.get("choices")
@@ -111,8 +141,20 @@ def validate(c: Config) -> None:
     parse_task(c.task)
     if not (c.lr > 0 and math.isfinite(c.lr)):
         raise ConfigError(f"lr={c.lr!r} must be a positive finite number")
+    if not _f32_positive(c.lr):
+        raise ConfigError(f"lr={c.lr!r} is outside float32's range (training runs in float32); "
+                          f"allowed: {F32_TINY:.2g} to {F32_MAX:.3g}")
     if not (c.weight_decay >= 0 and math.isfinite(c.weight_decay)):
         raise ConfigError(f"weight_decay={c.weight_decay!r} must be >= 0")
+    if c.weight_decay > 0 and not _f32_positive(c.weight_decay):
+        raise ConfigError(f"weight_decay={c.weight_decay!r} is outside float32's range; "
+                          f"allowed: 0 or {F32_TINY:.2g} to {F32_MAX:.3g}")
+    if not (0 <= c.momentum < 1):
+        raise ConfigError(f"momentum={c.momentum!r} must be a number from 0 to below 1 (e.g. 0.9)")
+    if not (math.isfinite(c.warmup_epochs) and c.warmup_epochs >= 0):
+        raise ConfigError(f"warmup_epochs={c.warmup_epochs!r} must be a finite number >= 0 (e.g. 1)")
+    if not 0 <= c.split_seed < 2**32:
+        raise ConfigError(f"split_seed={c.split_seed} must be an integer from 0 to {2**32 - 1}")
     for name in ("epochs", "batch_size", "eval_batch_size"):
         if getattr(c, name) < 1:
             raise ConfigError(f"{name}={getattr(c, name)} must be a positive integer")
@@ -224,7 +266,10 @@ def split_overrides(argv: list[str]) -> dict[str, str]:
                 v, i = nxt, i + 1
         else:
             raise ConfigError(f"argument {a!r} is not key=value; e.g. lr=0.01 or --lr=0.01")
-        out[k.strip().replace("-", "_")] = v
+        k = k.strip().replace("-", "_")
+        if k in out:
+            raise ConfigError(f"{k} is given twice ({k}={out[k]} and {k}={v}); give each key once")
+        out[k] = v
     return out
 
 

@@ -46,10 +46,10 @@ from typing import Sequence
 
 import numpy as np
 
+from mlx.choices import MISSING as MISSING_MODES
 from mlx.data import Dataset
 from mlx.errors import DataError
 
-MISSING_MODES = ("error", "drop", "mean")
 NA_TOKENS = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "?"})  # lowercased
 INF_TOKENS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
 MAX_MAPPED_CLASSES = 256  # label values mapped to 0..K-1 (more means: give label_threshold)

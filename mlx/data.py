@@ -63,6 +63,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mlx.choices import SOURCES
 from mlx.errors import DataError
 
 
@@ -720,7 +721,6 @@ def load_sample() -> Dataset:
 # Dispatch
 # --------------------------------------------------------------------------------------------
 
-SOURCES = ("auto", "idx", "tfds", "sample", "csv")
 
 
 def load_dataset(

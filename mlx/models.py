@@ -15,9 +15,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-MODELS = ("logreg", "mlp")
-ACTIVATIONS = {"relu": nn.relu, "tanh": jnp.tanh, "gelu": nn.gelu}
-PRECISIONS = ("float32", "bfloat16")
+from mlx.choices import MODELS, PRECISIONS  # noqa: F401  (re-exported: mlx.models.MODELS)
+
+ACTIVATIONS = {"relu": nn.relu, "tanh": jnp.tanh, "gelu": nn.gelu}  # keys: mlx.choices.ACTIVATIONS
 
 
 class Model(NamedTuple):

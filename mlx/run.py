@@ -40,7 +40,7 @@ def load_dataset_for(cfg: Config):
         return load_csv(cfg.path, label=cfg.label, features=cfg.features or None,
                         one_hot=cfg.one_hot or None,
                         label_threshold=thr, missing=cfg.missing,
-                        test_fraction=cfg.test_fraction, seed=cfg.seed)
+                        test_fraction=cfg.test_fraction, seed=cfg.split_seed)
     from mlx import data
     kw = {"mirror": cfg.mirror} if cfg.mirror else {}
     return data.load_dataset(cfg.data, data_dir=cfg.data_dir or None, tfds_name=cfg.tfds_name,
