@@ -26,7 +26,11 @@ PNG's folder or any folder above it up to the report folder (nearest wins; keys 
 name, its stem, or its path relative to that folder), else from
 :data:`mlx.pictures.CAPTIONS` by file stem (``filter``, ``filter_strip``, ``roc_pr``...; a
 suffix such as ``filter_epoch_5`` matches ``filter``), else from the file name itself.
-Hidden folders and ``wandb/`` folders (W&B's own copies of the media) are skipped.
+Hidden folders and ``wandb/`` folders (W&B's own copies of the media) are skipped. A ``*.png``
+that cannot be shown (a broken link, a FIFO or other non-regular file, not a PNG, unreadable,
+over ``MAX_PICTURE_BYTES``) is left out with a warning at the top of the page; so are unreadable
+JSON, CSV and markdown files. Only ``report.html`` (and its temp file) is ever written, inside the
+folder; see :func:`write_report`.
 """
 from __future__ import annotations
 
@@ -37,7 +41,9 @@ import json
 import math
 import os
 import re
+import stat
 import struct
+import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -47,6 +53,7 @@ __all__ = ["REPORT_NAME", "MAX_RUNS", "write_report", "render_report", "markdown
 
 REPORT_NAME = "report.html"
 MAX_RUNS = 20
+MAX_PICTURE_BYTES = 64 * 2**20  # a bigger *.png is left out (with a warning), not embedded
 _KNOWN = ("config.json", "summary.json", "history.csv", "results.csv", "comparison.md")
 _SKIP_DIRS = {"wandb", "__pycache__", "node_modules"}
 # Pictures of one folder are shown in this order (then any others by name).
@@ -331,8 +338,33 @@ def _default_caption(stem: str) -> str:
     return words[:1].upper() + words[1:] if words else stem
 
 
-def _figure(png: Path, root: Path, captions: _Captions) -> str:
-    data = png.read_bytes()
+def _read_picture(png: Path, root: Path, warnings: list[str]) -> bytes | None:
+    """The bytes of a PNG file, or None (and a warning) when it cannot be shown: a broken link,
+    not a regular file (a FIFO would block), over MAX_PICTURE_BYTES, unreadable, not a PNG."""
+    name = png.relative_to(root).as_posix()
+    try:
+        st = png.stat()
+        if not stat.S_ISREG(st.st_mode):
+            warnings.append(f"{name} is not a regular file; left out")
+            return None
+        if st.st_size > MAX_PICTURE_BYTES:
+            warnings.append(f"{name} is {st.st_size / 2**20:.0f} MiB, over the "
+                            f"{MAX_PICTURE_BYTES // 2**20} MiB a picture may have; left out")
+            return None
+        data = png.read_bytes()
+    except FileNotFoundError:
+        warnings.append(f"{name} is a broken link (its target does not exist); left out")
+        return None
+    except OSError as exc:
+        warnings.append(f"{name} could not be read ({exc.strerror or exc}); left out")
+        return None
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        warnings.append(f"{name} is not a PNG file; left out")
+        return None
+    return data
+
+
+def _figure(png: Path, data: bytes, root: Path, captions: _Captions) -> str:
     size = _png_size(data)
     dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
     cap_width = f' style="max-width:{max(size[0], 320)}px"' if size else ""
@@ -343,19 +375,19 @@ def _figure(png: Path, root: Path, captions: _Captions) -> str:
             f'<figcaption{cap_width}><span class="fname">{esc(name)}</span> {esc(caption)}</figcaption></figure>')
 
 
-def _picture_groups(pngs: list[Path], base: Path, root: Path, captions: _Captions,
+def _picture_groups(pngs: list[tuple[Path, bytes]], base: Path, root: Path, captions: _Captions,
                     heading_level: int, default_heading: str | None) -> str:
     """PNGs grouped by their folder relative to base; one heading per subfolder."""
-    groups: dict[str, list[Path]] = {}
-    for p in pngs:
+    groups: dict[str, list[tuple[Path, bytes]]] = {}
+    for p, data in pngs:
         rel = p.parent.relative_to(base).as_posix()
-        groups.setdefault("" if rel == "." else rel, []).append(p)
+        groups.setdefault("" if rel == "." else rel, []).append((p, data))
     out = []
     for rel in sorted(groups, key=lambda r: (r != "", r)):
         title = default_heading if rel == "" else rel
         if title:
             out.append(f"<h{heading_level}>{esc(title)}</h{heading_level}>")
-        out.append('<div class="figs">' + "".join(_figure(p, root, captions) for p in groups[rel])
+        out.append('<div class="figs">' + "".join(_figure(p, data, root, captions) for p, data in groups[rel])
                    + "</div>")
     return "\n".join(out)
 
@@ -454,6 +486,16 @@ def render_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> str
 
     warnings: list[str] = []
     captions = _Captions(root, warnings)
+
+    def readable(pngs: list[Path]) -> list[tuple[Path, bytes]]:
+        out = []
+        for p in pngs:
+            data = _read_picture(p, root, warnings)
+            if data is not None:
+                out.append((p, data))
+        return out
+
+    top_pics = readable(top_pngs)
     nav: list[tuple[str, str]] = []
     sections: list[str] = []
 
@@ -504,6 +546,9 @@ def render_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> str
                                                      links=run_ids, link_column=link_col) + "</div>")
     for md in md_files:
         try:
+            if not stat.S_ISREG(md.stat().st_mode):
+                warnings.append(f"{md.name} is not a regular file; left out")
+                continue
             text = md.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             warnings.append(f"{md.name} could not be read: {exc}")
@@ -511,22 +556,24 @@ def render_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> str
         title = "Comparison" if md.name == "comparison.md" else md.stem.replace("_", " ").capitalize()
         sections.append(_section("md-" + _slug(md.stem), title, markdown_to_html(text), nav))
 
-    if top_pngs:
+    if top_pics:
         sections.append(_section(
             "pictures", "Sweep pictures" if is_sweep else "Pictures",
-            _picture_groups(top_pngs, root, root, captions, 3, None), nav))
+            _picture_groups(top_pics, root, root, captions, 3, None), nav))
     if results_table:
         sections.append(_section("results", "Results (one row per configuration)", results_table, nav))
+    n_pics = len(top_pics)
     if is_sweep and (shown or run_note):
         parts = [f'<p class="note">{esc(run_note)}</p>'] if run_note else []
         for run in shown:
             badge = '<span class="badge">best</span>' if run in best_runs else ""
             parts.append(f'<h3 id="{esc(run_ids[run])}">{esc(run)}{badge}</h3>')
-            parts.append(_picture_groups(run_pngs[run], runs_dir / run, root, captions, 4, None))
+            pics = readable(run_pngs[run])
+            n_pics += len(pics)
+            parts.append(_picture_groups(pics, runs_dir / run, root, captions, 4, None))
         sections.append(_section("runs", "Runs", "\n".join(parts), nav))
 
     kind = "sweep" if is_sweep else "run"
-    n_pics = len(top_pngs) + sum(len(run_pngs[r]) for r in shown)
     subtitle = f"{kind} folder {root.name}, {n_pics} picture{'s' if n_pics != 1 else ''}"
     if is_sweep:
         subtitle += f", {len(run_pngs)} run{'s' if len(run_pngs) != 1 else ''} with pictures"
@@ -546,11 +593,51 @@ def write_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> Path
     """Write ``folder/report.html`` (self-contained, see the module docstring) and return its path.
 
     Raises UsageError (one line) when the folder is missing or holds none of config.json,
-    summary.json, history.csv, results.csv, comparison.md or PNG pictures.
+    summary.json, history.csv, results.csv, comparison.md or PNG pictures, when
+    ``report.html`` there is a folder (or anything but a file or a link), or when the folder
+    cannot be written (read-only, full). The page goes to a new temp file in the folder itself
+    (created exclusively, so an existing link is never followed), then is renamed over
+    ``report.html``: a link named report.html is replaced, never written through, so nothing is
+    written outside the folder; on any failure the temp file is removed and an existing
+    report.html is left as it was.
     """
     page = render_report(folder, max_runs=max_runs)
-    out = Path(folder).resolve() / REPORT_NAME
-    tmp = out.with_name(f".{REPORT_NAME}.{os.getpid()}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)
+    root = Path(folder).resolve()
+    out = root / REPORT_NAME
+    try:
+        mode = os.lstat(out).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise UsageError(f"report: cannot look at {out}: {exc.strerror or exc}") from None
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise UsageError(f"report: {out} is {what}; the report is written to that name, so move "
+                         f"or remove it and run mlx report again")
+    tmp = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{REPORT_NAME}.", suffix=".tmp", dir=root)
+        tmp = Path(tmp_name)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(page)
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, out)
+        tmp = None
+    except OSError as exc:
+        raise UsageError(f"report: cannot write {REPORT_NAME} in {root} ({exc.strerror or exc}); "
+                         f"the report is written into the folder it reports on, so make it "
+                         f"writable, or copy the folder somewhere writable and report on the copy"
+                         ) from None
+    finally:
+        if tmp is not None:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
     return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

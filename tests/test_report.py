@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -12,8 +14,28 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from _util import assert_usage_error, run_cli
 from mlx.errors import UsageError
 from mlx.report import markdown_to_html, render_report, write_report
+
+
+def _tree(folder) -> dict[str, str]:
+    """Every entry under folder (links not followed): relative path -> kind and content."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, folder)
+            if os.path.islink(p):
+                out[rel] = "link -> " + os.readlink(p)
+            elif os.path.isdir(p):
+                out[rel] = "dir"
+            elif os.path.isfile(p):
+                with open(p, "rb") as f:
+                    out[rel] = "file " + f.read().hex()[:4000]
+            else:
+                out[rel] = "other"
+    return out
 
 
 def _png(path, seed: int, size=(120, 80)) -> bytes:
@@ -175,6 +197,107 @@ def test_bad_folders(tmp_path):
     assert not (tmp_path / "report.html").exists()
 
 
+# ---------------------------------------------------------------- mlx report at the command line
+
+
+def test_cli_report_html_is_a_folder(run_folder):
+    """report.html a folder: one line, exit 2, the folder and its files kept, no temp file left."""
+    run, _ = run_folder
+    (run / "report.html").mkdir()
+    (run / "report.html" / "keep.txt").write_text("mine")
+    before = _tree(run.parent)
+    line = assert_usage_error(run_cli("report", run), "report.html", "is a folder", "move or remove it")
+    assert str(run.resolve()) in line
+    assert _tree(run.parent) == before  # nothing written anywhere, no .report.html.*.tmp
+
+
+@contextlib.contextmanager
+def _read_only(folder):
+    """The folder made unwritable: chmod 555, or for root (whom modes do not stop) the immutable
+    attribute (chattr +i; skips where the file system or the container does not allow it)."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode:
+        pytest.skip("running as root and chattr +i is not available here: cannot make a read-only folder")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(folder)], check=True)
+
+
+def test_cli_report_read_only_folder(run_folder):
+    """A read-only folder: one line naming the folder, exit 2, nothing written anywhere."""
+    run, _ = run_folder
+    before = _tree(run.parent)
+    with _read_only(run):
+        proc = run_cli("report", run)
+    line = assert_usage_error(proc, "cannot write report.html", "writable")
+    assert str(run.resolve()) in line
+    assert "Permission denied" in line or "Operation not permitted" in line
+    assert _tree(run.parent) == before
+
+
+def test_cli_report_write_fails_after_temp_file(run_folder, monkeypatch, capsys):
+    """A failure after the temp file exists (disk full, rename refused): it is removed."""
+    import errno
+
+    from mlx import cli
+    run, _ = run_folder
+    before = _tree(run.parent)
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full)
+    assert cli.main(["report", str(run)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "No space left on device" in err and "\n" not in err
+    assert _tree(run.parent) == before
+
+
+def test_cli_report_broken_and_odd_png_entries(run_folder):
+    """A broken *.png link, a FIFO and a folder named *.png: left out with a warning in the page,
+    the report still written (exit 0); nothing else changes."""
+    run, pngs = run_folder
+    (run / "gone.png").symlink_to(run.parent / "no-such-target.png")
+    os.mkfifo(run / "pipe.png")  # reading it would block forever
+    (run / "dir.png").mkdir()
+    (run / "fake.png").write_text("not a png")
+    before = _tree(run.parent)
+    proc = run_cli("report", run, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert "gone.png is a broken link" in page
+    assert "pipe.png is not a regular file" in page
+    assert "fake.png is not a PNG file" in page
+    assert len(_data_uris(page)) == len(pngs) == 2  # the good pictures are all in
+    after = _tree(run.parent)
+    assert after.pop(os.path.join(run.name, "report.html")).startswith("file ")
+    assert after == before
+
+
+def test_cli_report_link_named_report_html_is_replaced_not_followed(run_folder, tmp_path):
+    """report.html a link to a file outside the folder: the link is replaced by the report, the
+    file outside is not touched (nothing is ever written outside the folder)."""
+    run, _ = run_folder
+    outside = tmp_path / "outside.html"
+    outside.write_text("not yours")
+    (run / "report.html").symlink_to(outside)
+    proc = run_cli("report", run)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert outside.read_text() == "not yours"
+    assert not (run / "report.html").is_symlink()
+    assert "mlx run report" in (run / "report.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == []
+
+
 def test_broken_json_is_a_warning_not_a_crash(run_folder):
     run, _ = run_folder
     (run / "summary.json").write_text("{not json")
@@ -189,24 +312,78 @@ def test_markdown_tables():
     assert 'data-v="1"' in out
 
 
+# ---------------------------------------------------------------- the page in a real browser
+
+_WINDOW = (1280, 2000)  # width, height of the headless window and of the screenshot
+# Appended to a copy of the report (never to the report itself) for --dump-dom: the layout
+# facts the screenshot is checked against, written into the DOM as attributes of <body>.
+_MEASURE = """<script>(function(){
+var b=document.body, last=document.querySelector('main > section:last-of-type');
+var imgs=document.querySelectorAll('main img'), img=imgs[imgs.length-1], r=img.getBoundingClientRect();
+b.setAttribute('data-content-bottom', String(Math.ceil(b.getBoundingClientRect().bottom)));
+b.setAttribute('data-last-section', last.id);
+b.setAttribute('data-last-section-bottom', String(Math.ceil(last.getBoundingClientRect().bottom)));
+b.setAttribute('data-last-img', [r.left, r.top, r.width, r.height, img.complete && img.naturalWidth].join(','));
+})();</script>"""
+
+
+def _chromium_run(chromium, profile, url, *args, timeout=120) -> subprocess.CompletedProcess:
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+           "--disable-quic", "--no-first-run", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+           f"--user-data-dir={profile}", f"--window-size={_WINDOW[0]},{_WINDOW[1]}",
+           "--virtual-time-budget=5000", *args, url]
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.skip(f"chromium did not finish in {timeout} s on this machine")
+
+
 def test_report_renders_in_headless_chromium(sweep_folder, tmp_path):
+    """The sweep report in headless Chromium: the screenshot is not blank, and not cut: the whole
+    page (its last section, the last run's picture) lies inside the shot and is painted there.
+    .ci/run installs Chromium where it can; elsewhere this skips with the reason."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        pytest.skip("chromium is not installed (manual check only)")
-    sweep, _ = sweep_folder
+        pytest.skip("chromium is not on PATH (.ci/run installs the Debian package chromium; "
+                    "apt-get install -y chromium)")
+    sweep, pngs = sweep_folder
     path = write_report(sweep)
-    shot = tmp_path / "shot.png"
     profile = tmp_path / "profile"
     profile.mkdir()
-    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", f"--user-data-dir={profile}", f"--screenshot={shot}",
-           "--window-size=1000,1400", path.as_uri()]
-    try:
-        subprocess.run(cmd, capture_output=True, timeout=60, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.skip("chromium did not finish in 60 s")
-    if not shot.exists():
-        pytest.skip("chromium wrote no screenshot in this environment")
-    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
-    assert pixels.shape == (1400, 1000) and pixels.std() > 10
+
+    # 1. the layout, from the DOM of a copy with the measuring script appended
+    page = path.read_text(encoding="utf-8")
+    measured = tmp_path / "measure.html"
+    measured.write_text(page.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
+    proc = _chromium_run(chromium, profile, measured.as_uri(), "--dump-dom")
+    dom = proc.stdout
+    assert proc.returncode == 0 and "data-content-bottom" in dom, (proc.returncode, proc.stderr[-3000:])
+    facts = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', dom[:dom.index(">", dom.index("<body"))]))
+    assert facts["last-section"] == "runs"  # the last section of the page is in the DOM
+    assert 'id="run-r3"' in dom and dom.count("data:image/png;base64,") == len(pngs)
+    content_bottom = int(facts["content-bottom"])
+    last_bottom = int(facts["last-section-bottom"])
+    left, top, width, height, natural = (float(v) for v in facts["last-img"].split(","))
+    assert natural == 120  # the last picture decoded (its natural width)
+    assert 200 < last_bottom <= content_bottom <= _WINDOW[1], (
+        f"the page is {content_bottom} px tall, more than the {_WINDOW[1]} px screenshot: it would be cut")
+
+    # 2. the screenshot of the report itself
+    shot = tmp_path / "shot.png"
+    proc = _chromium_run(chromium, profile, path.as_uri(), f"--screenshot={shot}")
+    assert shot.is_file(), ("chromium wrote no screenshot", proc.returncode, proc.stderr[-3000:])
+    grey = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert grey.shape == (_WINDOW[1], _WINDOW[0])
+    assert grey.std() > 10, "blank screenshot"
+    inked = np.flatnonzero((grey < 250).any(axis=1))  # rows with anything but the white page
+    assert inked.size > 300, "almost nothing drawn"
+    # the drawing ends where the layout says the last section ends, inside the shot
+    assert last_bottom - 60 <= inked[-1] <= last_bottom + 2, (inked[-1], last_bottom)
+    assert (grey[content_bottom + 1:] >= 250).all()  # below the page: only background
+    # the last run's picture (random noise) is painted where the layout puts it
+    y0, x0 = int(np.ceil(top)) + 2, int(np.ceil(left)) + 2
+    patch = grey[y0: y0 + int(height) - 4, x0: x0 + int(width) - 4]
+    assert patch.shape[0] > 40 and patch.std() > 40, patch.std()
+    # the header band at the top is drawn too (title text on the grey band)
+    assert (grey[:80] < 200).any()
