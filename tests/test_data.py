@@ -6,12 +6,14 @@ import gzip
 import hashlib
 import http.server
 import importlib.util
+import re
 import shutil
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _util import assert_usage_error, run_cli
 
 from mlx import data
 from mlx.data import DataError
@@ -214,6 +216,31 @@ def test_corrupt_gzip(tmp_path, damage):
         data.load_idx(tmp_path)
     msg = one_line_error(e)
     assert "train-images-idx3-ubyte.gz" in msg and "not a valid gzip file" in msg
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_empty_split_is_one_line(tmp_path, split):
+    """0 examples in a split (valid headers, counts 0): DataError naming the files, not numpy's
+    `cannot reshape array of size 0`."""
+    make_idx_dir(tmp_path, **{f"n_{split}": 0})
+    with pytest.raises(DataError) as e:
+        data.load_idx(tmp_path)
+    msg = one_line_error(e)
+    prefix = "train" if split == "train" else "t10k"
+    assert f"{prefix}-images-idx3-ubyte.gz" in msg and f"{prefix}-labels-idx1-ubyte.gz" in msg
+    assert "0 examples" in msg and "empty" in msg and "reshape" not in msg
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_cli_train_on_empty_split(tmp_path, split):
+    """Through `mlx train`: one line, exit 2, no run folder, the data folder untouched."""
+    idx, out = tmp_path / "idx", tmp_path / "runs"
+    make_idx_dir(idx, **{f"n_{split}": 0}, gz=False)
+    before = sorted((p.name, p.read_bytes()) for p in idx.iterdir())
+    proc = run_cli("train", "data=idx", f"data_dir={idx}", f"out={out}", "epochs=1")
+    assert_usage_error(proc, "0 examples", "split is empty", str(idx))
+    assert not out.exists()
+    assert sorted((p.name, p.read_bytes()) for p in idx.iterdir()) == before
 
 
 def test_missing_files(tmp_path):
@@ -443,8 +470,38 @@ def test_tfds_not_prepared_without_download(tmp_path):
         data.load_tfds("mnist", tfds_dir=tmp_path)
     msg = one_line_error(e)
     assert "not prepared" in msg and str(tmp_path) in msg
-    assert "idx_dir=" in msg and "download=true" in msg
+    assert "data_dir=" in msg and "download=true" in msg
+    assert "idx_dir" not in msg  # a parameter name of load_tfds, not a config key
     assert list(tmp_path.iterdir()) == []
+
+
+def _suggested_keys(line: str) -> set[str]:
+    return set(re.findall(r"\b([a-z_]+)=", line))
+
+
+def test_cli_tfds_not_prepared_suggests_real_keys(tmp_path):
+    """The one line names only keys that `mlx train` accepts (data_dir=, not idx_dir=)."""
+    from mlx.config import FIELDS
+    root, out = tmp_path / "tfds", tmp_path / "runs"
+    root.mkdir()
+    proc = run_cli("train", "data=tfds", f"tfds_dir={root}", f"out={out}", "epochs=1")
+    line = assert_usage_error(proc, "not prepared", "data_dir=")
+    keys = _suggested_keys(line.split("mlx: error:", 1)[1])
+    assert "data_dir" in keys and "idx_dir" not in line
+    assert keys <= set(FIELDS), keys - set(FIELDS)
+    assert list(root.iterdir()) == [] and not out.exists()
+
+
+def test_tfds_messages_suggest_only_config_keys():
+    """Every key=... hint in mlx/data.py's messages is a key of `mlx train`."""
+    from mlx.config import FIELDS
+    src = Path(data.__file__).read_text(encoding="utf-8")
+    hinted = set()
+    for m in re.finditer(r'f?"[^"\n]*"', src):
+        if "DataError" in src[max(0, m.start() - 400): m.start()]:
+            hinted |= _suggested_keys(m.group(0))
+    assert "data_dir" in hinted
+    assert hinted <= set(FIELDS), hinted - set(FIELDS)
 
 
 def test_tfds_download_without_tensorflow(tmp_path):
