@@ -103,7 +103,19 @@ class Config:
 
     @property
     def wandb_mode(self) -> str:
-        return self.wandb or os.environ.get("WANDB_MODE", "") or "offline"
+        """wandb=, else $WANDB_MODE (W&B's aliases dryrun -> offline, run -> online; empty is
+        unset), else offline."""
+        return self.wandb or env_wandb_mode() or "offline"
+
+
+def env_wandb_mode() -> str:
+    """$WANDB_MODE as one of WANDB_MODES, or '' when unset or empty; anything else is refused."""
+    raw = os.environ.get("WANDB_MODE", "").strip().lower()
+    mode = {"dryrun": "offline", "run": "online"}.get(raw, raw)
+    if mode and mode not in WANDB_MODES:
+        raise ConfigError(f"WANDB_MODE={raw!r} is not allowed; allowed: {', '.join(WANDB_MODES)} "
+                          f"(or unset)")
+    return mode
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}
@@ -172,6 +184,8 @@ def validate(c: Config) -> None:
         raise ConfigError(f"test_fraction={c.test_fraction} must be between 0 and 1")
     if c.wandb and c.wandb not in WANDB_MODES:
         raise ConfigError(f"wandb={c.wandb!r} is not allowed; allowed: {', '.join(WANDB_MODES)}")
+    if not c.wandb:
+        env_wandb_mode()  # a bad $WANDB_MODE is refused before anything runs
     if c.data == "csv" and not c.path:
         raise ConfigError("data=csv needs path=FILE (and label=COLUMN)")
 

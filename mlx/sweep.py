@@ -1,25 +1,35 @@
 """The vectorised sweep engine: many configs trained as one compiled program.
 
-    configs -> groups (what changes the compiled program: model, hidden, task, optimizer,
-               batch size, schedule, max epochs, data) -> lanes (the traced values: lr,
-               weight decay, seed) -> chunks (fit device memory, sharded over devices)
+    configs -> groups (fields whose role is program or data, see mlx.config.ROLES: one compiled
+               program and one dataset each) -> lanes (the traced values: lr, weight decay,
+               seed) -> a chunk plan (rows of lanes that share a seed, cut into chunks)
 
-Inside a group, ``jit(vmap(run))`` trains a chunk of lanes at once. Under a constant learning
-rate, configs that differ only in ``epochs`` share one lane (one trajectory) and read their
-metrics at their own epoch; with a schedule that depends on the epoch count they are separate
-groups. Each chunk's lanes are sharded along the config axis over all local devices
-(``jax.sharding``); the data is replicated. A diverging lane (NaN/inf loss) only marks its own
+A chunk is laid out as [rows, lanes per row]: the lanes of a row share their seed, so they share
+that seed's data order (exactly the order ``mlx train seed=S`` uses) and each step does one
+permutation slice and one gather per row; the program is ``jit(vmap(run_lanes))``, vmapped over
+rows outside and hyperparameters inside, so a logreg lane is one column of one matmul. Every
+lane computes what ``mlx train`` of its config computes.
+
+The plan is a pure function of the group's lanes, the chunk size and the device count
+(:func:`plan_chunks`), never of free memory or of which configs are already done: a rerun after
+a kill trains the remaining lanes in the very programs they would have run in, so the results
+are bit-identical. Padding (rows or lanes that copy a real one to fill the shape) is masked out
+of every decision and every result.
+
+Under a constant learning rate, configs that differ only in ``epochs`` share one lane (one
+trajectory) and read their metrics at their own epoch. Rows are sharded over all devices along
+the first axis (``jax.sharding``); the data is replicated. A diverging lane only marks its own
 rows: lanes never mix.
 
 Successive halving (``early_terminate: hyperband``): every lane of a chunk trains to the first
-rung, the worst are dropped by compacting the batch (a gather, not a mask), the survivors go
-on from their state to the next rung.
+band, ``stop_fn`` (W&B's hyperband rule, :mod:`mlx.hyperband`) picks the lanes to stop among
+the real ones, and the survivors are laid out again as rows of shared seeds (a gather, not a
+mask) and go on from their state to the next band.
 
 This module is pure orchestration over ``mlx.train``; files and W&B live in ``mlx.sweep_run``.
 """
 from __future__ import annotations
 
-import math
 import os
 import time
 from typing import Callable, NamedTuple
@@ -28,17 +38,13 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from mlx.config import Config
+from mlx.config import Config, role_key
 from mlx.models import count_params
-from mlx.train import Hparams, TrainState, diverged, make_train
-
-TRACED = ("lr", "weight_decay", "seed")
-NOT_PROGRAM = TRACED + ("out", "name", "wandb", "wandb_project", "wandb_group", "pictures",
-                        "checkpoint_every")
+from mlx.train import METRICS, Hparams, TrainState, diverged, make_train
 
 
 class Group(NamedTuple):
-    """Configs that share one compiled program.
+    """Configs that share one compiled program and one dataset.
 
     cfg: the group's config (epochs = the longest budget it must train).
     lanes: (lr, weight_decay, seed) per lane; members: (config index, lane index, epochs).
@@ -56,16 +62,14 @@ class Group(NamedTuple):
 
 
 def program_key(cfg: Config) -> tuple:
-    d = cfg.to_dict()
-    for k in NOT_PROGRAM:
-        d.pop(k, None)
-    if cfg.schedule == "constant":
-        d.pop("epochs")
-    return tuple(sorted((k, str(v)) for k, v in d.items()))
+    """What decides the group: every program and data field (epochs left out under a
+    constant schedule, where budgets share a trajectory)."""
+    key = role_key(cfg, "program", "data")
+    return tuple(kv for kv in key if not (kv[0] == "epochs" and cfg.schedule == "constant"))
 
 
 def group_configs(configs: list[Config]) -> list[Group]:
-    """Group configs by compiled program; dedupe lanes; keep first-seen order."""
+    """Group configs by compiled program and data; dedupe lanes; keep first-seen order."""
     groups: dict[tuple, dict] = {}
     for i, c in enumerate(configs):
         g = groups.setdefault(program_key(c), {"cfg": c, "lanes": {}, "members": [], "epochs": 0})
@@ -77,10 +81,11 @@ def group_configs(configs: list[Config]) -> list[Group]:
             for k, g in groups.items()]
 
 
-# ------------------------------------------------------------------ memory and chunking
+# ------------------------------------------------------------------ memory and the chunk plan
 
 def memory_budget_bytes(device=None) -> int:
-    """A conservative share of the device's memory for one chunk's training state."""
+    """A share of the device's *total* memory for one chunk (deterministic for a machine: the
+    plan must not change with what happens to be free at the moment)."""
     device = device or jax.devices()[0]
     stats = None
     try:
@@ -88,12 +93,12 @@ def memory_budget_bytes(device=None) -> int:
     except Exception:
         pass
     if stats and stats.get("bytes_limit"):
-        return int(0.4 * (stats["bytes_limit"] - stats.get("bytes_in_use", 0)))
+        return int(0.4 * stats["bytes_limit"])
     try:
-        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
-        avail = 4 << 30
-    return int(0.25 * avail)
+        total = 8 << 30
+    return int(0.2 * total)
 
 
 def lane_bytes(trainer, cfg: Config, d: int) -> int:
@@ -105,22 +110,75 @@ def lane_bytes(trainer, cfg: Config, d: int) -> int:
     return 4 * 6 * n_params + act
 
 
-def auto_chunk(n_lanes: int, per_lane: int, n_devices: int, budget: int, cap: int = 4096) -> int:
-    c = max(1, min(n_lanes, cap, budget // max(per_lane, 1)))
-    return max(n_devices, c // n_devices * n_devices) if c >= n_devices else n_devices
+def cpu_l2_bytes() -> int:
+    """Total L2 cache of the CPUs this process may use (0 when unknown)."""
+    from pathlib import Path
+    try:
+        cores = len(os.sched_getaffinity(0))
+        for d in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+            if (d / "level").read_text().strip() == "2":
+                size = (d / "size").read_text().strip().upper()
+                mult = {"K": 1 << 10, "M": 1 << 20}.get(size[-1], 1)
+                return int(size.rstrip("KM")) * mult * cores
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 0
 
 
-def balanced_chunk(n_lanes: int, chunk: int, n_devices: int = 1) -> int:
-    """The chunk size that cuts n_lanes into as few chunks of at most ``chunk`` as possible,
-    all about the same size (a multiple of the device count): 10,000 lanes at most 852 per
-    chunk -> 12 chunks of 836, not 11 of 852 and a last one padded from 628."""
-    count = -(-n_lanes // max(chunk, 1))
-    size = -(-n_lanes // count)
-    return -(-size // n_devices) * n_devices
+def one_lane_per_program(trainer, n_devices: int) -> bool:
+    """The CPU rule: on one CPU device, a lane whose Adam working set (params, grads, two
+    moments: 16 bytes a param) exceeds the L2 caches runs faster alone than vmapped beside
+    others (batched, the lanes stream their state through memory every step). Measured by
+    ``mlx bench`` (MLP 784-256: the scaling curve)."""
+    if jax.default_backend() != "cpu" or n_devices != 1:
+        return False
+    l2 = cpu_l2_bytes()
+    n_params = count_params(jax.eval_shape(trainer.model.init, jax.random.key(0)))
+    return l2 > 0 and 16 * n_params > l2
 
 
-def chunks_of(n_lanes: int, chunk: int) -> list[range]:
-    return [range(s, min(s + chunk, n_lanes)) for s in range(0, n_lanes, chunk)]
+def auto_chunk(per_lane: int, budget: int, cap: int = 4096) -> int:
+    """Lanes per chunk from the memory budget (at least 1, at most ``cap``)."""
+    return int(max(1, min(cap, budget // max(per_lane, 1))))
+
+
+class Chunk(NamedTuple):
+    """One compiled batch of a group: ``rows`` (real lane indices per row; a row's lanes share
+    a seed) laid out as ``height`` x ``width`` slots. Slots past a row's lanes, and rows past
+    ``len(rows)``, are padding."""
+
+    rows: tuple
+    height: int
+    width: int
+
+    @property
+    def lanes(self) -> list[int]:
+        """The real lane indices in slot order (the order of every per-lane result)."""
+        return [li for row in self.rows for li in row]
+
+
+def plan_chunks(lanes: list, chunk: int, n_devices: int = 1, *, single: bool = False) -> list[Chunk]:
+    """The chunk plan of a group: a pure function of its lanes [(lr, wd, seed), ...], the chunk
+    size (lanes per program) and the device count.
+
+    Lanes are gathered into rows by seed (first-seen order); a row holds at most ``width`` =
+    min(largest seed's lane count, chunk) lanes; a chunk holds ``height`` rows (a multiple of
+    the device count, rows are sharded), the rows cut into as few chunks of about the same
+    size as possible. Every chunk of a group has the same shape (one compiled program).
+    ``single``: one lane per program (the CPU rule, :func:`one_lane_per_program`).
+    """
+    by_seed: dict[int, list[int]] = {}
+    for li, (_, _, seed) in enumerate(lanes):
+        by_seed.setdefault(int(seed), []).append(li)
+    chunk = max(1, int(chunk))
+    width = 1 if single else min(max(len(v) for v in by_seed.values()), chunk)
+    rows = [tuple(v[i:i + width]) for v in by_seed.values() for i in range(0, len(v), width)]
+    per = 1 if single else max(1, chunk // width)
+    per = max(n_devices, per // n_devices * n_devices)
+    count = -(-len(rows) // per)
+    height = -(-len(rows) // count)
+    height = -(-height // n_devices) * n_devices
+    return [Chunk(tuple(rows[i:i + height]), height, width) for i in range(0, len(rows), height)]
 
 
 # ------------------------------------------------------------------ one chunk
@@ -155,130 +213,141 @@ def to_host(tree):
         if isinstance(a, jax.Array) and not a.is_fully_addressable else np.asarray(a), tree)
 
 
+def layout(rows: list, height: int, width: int):
+    """(src int[height, width], real bool[height, width]): the lane (position in the flat list
+    of ``rows``' lanes) each slot computes, and whether it is real. Padding slots copy their
+    row's first lane; padding rows copy row 0 (the same seed: no extra data order)."""
+    src = np.zeros((height, width), np.int64)
+    real = np.zeros((height, width), bool)
+    pos = 0
+    starts = []
+    for r, row in enumerate(rows):
+        starts.append(pos)
+        src[r, :] = pos
+        src[r, :len(row)] = pos + np.arange(len(row))
+        real[r, :len(row)] = True
+        pos += len(row)
+    src[len(rows):, :] = src[0, 0]
+    return src, real
+
+
 class ChunkRunner:
     """Compiled, sharded, vmapped init/run for one group; reused across its chunks."""
 
-    def __init__(self, cfg: Config, td, *, mesh: Mesh | None = None, order: str = "lane"):
-        """order: 'lane' (each lane's data order comes from its seed, as in ``mlx train``) or
-        'shared' (one order for the whole chunk, seeds change only the initialisation; one
-        permutation and gather per step and wider matmuls, so faster)."""
-        if order not in ("lane", "shared"):
-            raise ValueError(f"order={order!r}; allowed: lane, shared")
-        self.cfg, self.td, self.order = cfg, td, order
+    def __init__(self, cfg: Config, td, *, mesh: Mesh | None = None):
+        self.cfg, self.td = cfg, td
         self.trainer = make_train(cfg, td)
         self.mesh = mesh or _mesh()
         self.n_dev = self.mesh.devices.size
-        self.lane_sharding = NamedSharding(self.mesh, P("c"))
+        self.row_sharding = NamedSharding(self.mesh, P("c"))
         rep = NamedSharding(self.mesh, P())
         host = self.trainer.put(td)
         self.data = jax.tree_util.tree_map(lambda a: global_array(np.asarray(a), rep), host)
         tr = self.trainer
         # Seeds (uint32) cross the host boundary, keys are made inside: plain arrays shard the
         # same way in one process or many.
-        # With a shared order the epoch counter is the same for every lane: keep it unbatched,
-        # or the epoch folded into the order key would make the order per lane again.
-        self._st = 0 if order == "lane" else TrainState(0, 0, None)
-        self._data_key = None if order == "lane" else global_array(
-            np.asarray(jax.random.key_data(jax.random.key(0))), rep)
-        self._init = jax.jit(jax.vmap(lambda hp, seed: tr.init(hp, jax.random.key(seed)),
-                                      out_axes=self._st))
+        self._init = jax.jit(jax.vmap(lambda hp, seed: tr.init_lanes(hp, jax.random.key(seed))))
         self._compiled: dict[tuple, Callable] = {}
         self.compile_seconds = 0.0
 
     def _run(self, n_epochs: int, state, hp, seeds):
-        """The compiled program for ``n_epochs`` more epochs at this lane count (cached), and
-        the seconds spent compiling it now (0 when cached)."""
-        size = int(hp.lr.shape[0])
-        if (n_epochs, size) not in self._compiled:
+        """The compiled program for ``n_epochs`` more epochs at this shape (cached), and the
+        seconds spent compiling it now (0 when cached)."""
+        shape = (n_epochs,) + tuple(hp.lr.shape)
+        if shape not in self._compiled:
             t0 = time.perf_counter()
             tr = self.trainer
-            if self._data_key is None:
-                fn = jax.vmap(lambda s, h, seed, data: tr.run(s, h, jax.random.key(seed), data, n_epochs),
-                              in_axes=(0, 0, 0, None))
-                args = (state, hp, seeds, self.data)
-            else:
-                fn = jax.vmap(lambda s, h, seed, data, dk: tr.run(
-                    s, h, jax.random.key(seed), data, n_epochs, jax.random.wrap_key_data(dk)),
-                    in_axes=(self._st, 0, 0, None, None), out_axes=(self._st, 0))
-                args = (state, hp, seeds, self.data, self._data_key)
-            self._compiled[(n_epochs, size)] = jax.jit(fn, donate_argnums=(0,)).lower(*args).compile()
-            return self._compiled[(n_epochs, size)], time.perf_counter() - t0
-        return self._compiled[(n_epochs, size)], 0.0
+            fn = jax.vmap(lambda s, h, seed, data: tr.run_lanes(s, h, jax.random.key(seed), data, n_epochs),
+                          in_axes=(0, 0, 0, None))
+            self._compiled[shape] = jax.jit(fn, donate_argnums=(0,)).lower(
+                state, hp, seeds, self.data).compile()
+            return self._compiled[shape], time.perf_counter() - t0
+        return self._compiled[shape], 0.0
 
     def shard(self, tree):
-        """Host arrays with a leading lanes axis -> global arrays sharded over the mesh."""
-        return jax.tree_util.tree_map(lambda a: global_array(np.asarray(a), self.lane_sharding), tree)
+        """Host arrays with a leading rows axis -> global arrays sharded over the mesh."""
+        return jax.tree_util.tree_map(lambda a: global_array(np.asarray(a), self.row_sharding), tree)
 
-    def train(self, lanes: list, size: int, *, rungs=(), metric="test_accuracy",
-              goal="maximize", eta: int = 3) -> ChunkResult:
-        """Train ``lanes`` [(lr, wd, seed), ...] padded to ``size`` lanes (a multiple of the
-        device count; padding repeats the first lane and is dropped from the results)."""
+    def train(self, chunk: Chunk, lanes: list, *, bands=(), stop_fn: Callable | None = None,
+              metric: str = "test_accuracy") -> ChunkResult:
+        """Train the chunk's lanes. ``lanes``: the group's (lr, wd, seed) list (the chunk holds
+        indices into it). ``bands``: epochs at which ``stop_fn(history float[n, e], band) ->
+        bool[n]`` (called with the real, still running lanes only) decides which lanes stop."""
         E = self.trainer.epochs
-        n = len(lanes)
-        padded = list(lanes) + [lanes[0]] * (size - n)
-        lr, wd, seed = (np.array(v) for v in zip(*padded))
-        hp_host = Hparams(lr.astype(np.float32), wd.astype(np.float32))
-        seeds_host = seed.astype(np.uint32)
-        hp, keys = self.shard(hp_host), self.shard(seeds_host)
-        alive = np.arange(size)                      # original lane index of each live lane
-        out = {}
-        stopped = np.full(size, E)
-        bounds = [r for r in sorted(set(rungs)) if 0 < r < E] + [E]
-        t_compile = 0.0
+        vals = np.array([lanes[i] for i in chunk.lanes], np.float64)   # [n, (lr, wd, seed)]
+        n = len(vals)
+        starts = np.cumsum([0] + [len(r) for r in chunk.rows])
+        src, real = layout([range(a, b) for a, b in zip(starts[:-1], starts[1:])], chunk.height, chunk.width)
+        hp_host = Hparams(vals[src, 0].astype(np.float32), vals[src, 1].astype(np.float32))
+        hp, seeds = self.shard(hp_host), self.shard(vals[src[:, 0], 2].astype(np.uint32))
+        out: dict = {}
+        stopped = np.full(n, E)
+        alive = np.ones(n, bool)
+        bounds = [b for b in sorted(set(bands)) if 0 < b < E] + [E]
+        t_compile, done, lane_epochs = 0.0, 0, 0
         t0 = time.perf_counter()
-        state = self._init(hp, keys)
-        done, lane_epochs = 0, 0
+        state = self._init(hp, seeds)
         for b in bounds:
             seg = b - done
-            compiled, tc = self._run(seg, state, hp, keys)
+            compiled, tc = self._run(seg, state, hp, seeds)
             t_compile += tc
-            extra = () if self._data_key is None else (self._data_key,)
-            state, m = jax.block_until_ready(compiled(state, hp, keys, self.data, *extra))
-            m = to_host(m)
-            for k, v in m.items():
-                arr = out.setdefault(k, np.full((size, E) + v.shape[2:], np.nan, v.dtype))
-                arr[alive, done:b] = v
-            lane_epochs += len(alive) * seg
+            state, m = jax.block_until_ready(compiled(state, hp, seeds, self.data))
+            for k, v in to_host(m).items():   # v: [height, seg, width, ...]
+                arr = out.setdefault(k, np.full((n, E) + v.shape[3:], np.nan, v.dtype))
+                arr[src[real], done:b] = np.moveaxis(v, 1, 2)[real]
+            lane_epochs += int(alive.sum()) * seg
             done = b
-            if b < E:  # successive halving: keep the best 1/eta, compact the batch
-                score = np.asarray(m[metric][:, -1], np.float64)
-                score = np.where(np.isfinite(score), score, -np.inf if goal == "maximize" else np.inf)
-                order = np.argsort(-score if goal == "maximize" else score, kind="stable")
-                keep = max(1, math.ceil(len(alive) / eta))
-                keep = min(len(alive), -(-keep // self.n_dev) * self.n_dev)
-                sel = np.sort(order[:keep])
-                stopped[alive[np.setdiff1d(np.arange(len(alive)), sel)]] = b
-                alive = alive[sel]
-                # compaction through the host: works the same across processes
+            if b < E and stop_fn is not None:
+                live = np.flatnonzero(alive)
+                stop = np.asarray(stop_fn(out[metric][live, :b], b), bool)
+                stopped[live[stop]] = b
+                alive[live[stop]] = False
+                pick, src, real = relayout(src, real, alive, self.n_dev)
                 host = to_host(state)
-                state = host._replace(**{f: self.shard(jax.tree_util.tree_map(lambda a: a[sel], getattr(host, f)))
-                                         for f in ("params", "opt_state")},
-                                      epoch=self.shard(host.epoch[sel]) if self._data_key is None
-                                      else global_array(np.asarray(host.epoch), NamedSharding(self.mesh, P())))
-                hp_host = jax.tree_util.tree_map(lambda a: a[sel], hp_host)
-                seeds_host = seeds_host[sel]
-                hp, keys = self.shard(hp_host), self.shard(seeds_host)
+                take = lambda a: np.asarray(a)[pick]  # noqa: E731
+                state = self.shard(TrainState(jax.tree_util.tree_map(take, host.params),
+                                              jax.tree_util.tree_map(take, host.opt_state),
+                                              np.asarray(host.epoch)[pick[0][:, 0]]))
+                hp_host = Hparams(*(a[pick] for a in hp_host))
+                hp, seeds = self.shard(hp_host), self.shard(vals[src[:, 0], 2].astype(np.uint32))
         params = to_host(state.params)
-        full = jax.tree_util.tree_map(lambda a: np.zeros((size,) + a.shape[1:], a.dtype), params)
+        full = jax.tree_util.tree_map(lambda a: np.zeros((n,) + a.shape[2:], a.dtype), params)
         for leaf_full, leaf in zip(jax.tree_util.tree_leaves(full), jax.tree_util.tree_leaves(params)):
-            leaf_full[alive] = leaf
+            leaf_full[src[real]] = np.asarray(leaf)[real]
         secs = time.perf_counter() - t0 - t_compile
         self.compile_seconds += t_compile
-        trim = lambda a: a[:n]  # noqa: E731
-        return ChunkResult({k: trim(v) for k, v in out.items()}, stopped[:n],
-                           jax.tree_util.tree_map(trim, full), secs, t_compile,
-                           lane_epochs)
+        return ChunkResult(out, stopped, full, secs, t_compile, lane_epochs)
 
 
-def lane_rows(group: Group, chunk: range, res: ChunkResult, num_classes: int) -> list[dict]:
+def relayout(src: np.ndarray, real: np.ndarray, alive: np.ndarray, n_devices: int):
+    """The survivors of a halving cut as rows of shared seeds again, a deterministic function
+    of the old layout and the decisions: ((rows int[h, w], cols int[h, w]) to gather the old
+    slots with, the new src, the new real mask). Rows keep their order; a row's survivors keep
+    theirs; padding copies a survivor of the same row (or row 0)."""
+    kept = [[(r, c) for c in range(src.shape[1]) if real[r, c] and alive[src[r, c]]]
+            for r in range(src.shape[0])]
+    kept = [k for k in kept if k]
+    width = max(len(k) for k in kept)
+    height = -(-len(kept) // n_devices) * n_devices
+    pr, pc = np.zeros((height, width), np.int64), np.zeros((height, width), np.int64)
+    new_real = np.zeros((height, width), bool)
+    for i in range(height):
+        row = kept[i] if i < len(kept) else kept[0][:1]
+        for j in range(width):
+            pr[i, j], pc[i, j] = row[j] if j < len(row) else row[0]
+            new_real[i, j] = i < len(kept) and j < len(row)
+    return (pr, pc), src[pr, pc], new_real
+
+
+def lane_rows(group: Group, chunk: Chunk, res: ChunkResult, num_classes: int) -> list[dict]:
     """One result row per config whose lane is in ``chunk``: its metrics at its epoch budget."""
-    lane_pos = {li: j for j, li in enumerate(chunk)}
+    lane_pos = {li: j for j, li in enumerate(chunk.lanes)}
     rows = []
     for ci, li, e in group.members:
         if li not in lane_pos:
             continue
         j = lane_pos[li]
-        hist = {k: res.metrics[k][j] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
+        hist = {k: res.metrics[k][j] for k in METRICS}
         stop = int(res.stopped_at[j])
         ran = min(e, stop)
         bad = diverged(hist["train_loss"][:ran], num_classes) or not np.isfinite(hist["test_loss"][ran - 1])
@@ -287,11 +356,10 @@ def lane_rows(group: Group, chunk: range, res: ChunkResult, num_classes: int) ->
             "stopped_early": ran < e, "diverged": bad,
             "history": {k: v[:ran].astype(float).tolist() for k, v in hist.items()},
             **{k: float(hist[k][ran - 1]) for k in hist},
-            "seconds": res.seconds * ran / max(group.cfg.epochs, 1) / len(chunk),
+            "seconds": res.seconds * ran / max(group.cfg.epochs, 1) / len(lane_pos),
         })
     return rows
 
 
 def lane_params(res: ChunkResult, j: int):
     return jax.tree_util.tree_map(lambda a: np.asarray(a[j]), res.params)
-

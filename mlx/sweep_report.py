@@ -41,13 +41,15 @@ def _mean_std(v):
 def comparison(rows: list[dict], metric: str = "test_accuracy", goal: str = "maximize"):
     """(best: one row per model x task; by_epochs: model x task x epochs at the best lr,
     mean and spread over seeds)."""
+    from mlx.sweep_run import best_key
     sgn = 1 if goal == "maximize" else -1
     best = {}
     for r in rows:
-        if r["diverged"] or not np.isfinite(r[metric]):
+        rk = best_key(r, metric, goal)
+        if rk is None:
             continue
         k = (r["model"], r["task"])
-        if k not in best or sgn * r[metric] > sgn * best[k][metric]:
+        if k not in best or rk > best_key(best[k], metric, goal):
             best[k] = r
     cells = defaultdict(lambda: defaultdict(list))
     diverged = defaultdict(int)
@@ -60,8 +62,8 @@ def comparison(rows: list[dict], metric: str = "test_accuracy", goal: str = "max
     by_epochs = []
     for k in sorted(set(cells) | set(diverged)):
         per_lr = {lr: _mean_std(v) + (len(v),) for lr, v in cells.get(k, {}).items()}
-        if per_lr:
-            lr = max(per_lr, key=lambda l: sgn * per_lr[l][0])
+        if per_lr:  # ties: the smallest lr
+            lr = max(sorted(per_lr), key=lambda l: sgn * per_lr[l][0])
             m, s, n = per_lr[lr]
         else:
             lr, m, s, n = math.nan, math.nan, math.nan, 0
@@ -165,3 +167,53 @@ def best_filter_entries(best_params: dict) -> list:
         seed = name.rsplit("-s", 1)[-1]
         out.append((f"{model} {task}: lr {lane}, seed {seed}, after {epochs} epochs", w))
     return out
+
+
+def best_per_budget(rows: list[dict], metric: str, goal: str) -> list[dict]:
+    """The best config (mlx.sweep_run.best_key) per model x task x epochs."""
+    from mlx.sweep_run import best_key
+    best = {}
+    for r in rows:
+        rk = best_key(r, metric, goal)
+        k = (r["model"], r["task"], int(r["epochs"]))
+        if rk is not None and (k not in best or rk > best_key(best[k], metric, goal)):
+            best[k] = r
+    return [best[k] for k in sorted(best)]
+
+
+def log_summary_run(folder: Path, rows: list[dict], spec, sw, say) -> None:
+    """W&B at the end of a sweep: with wandb_runs=best a run for each best config per model x
+    task x epochs, and always one summary run (tagged "summary", in the sweep's group) with
+    every config as a wandb.Table row (for W&B's parallel-coordinates and scatter panels) and
+    the sweep's pictures. Rerunning replaces the summary run, never adds a second one."""
+    import shutil
+
+    import wandb
+
+    from mlx.sweep_run import WandbWriter, history_rows, run_summary
+    from mlx.config import FIELDS
+    metric, goal = spec.metric.get("name", "test_accuracy"), spec.metric.get("goal", "maximize")
+    if sw.policy == "best":
+        w = WandbWriter(sw.wandb_mode, sw.base.wandb_project, spec.name)
+        for r in best_per_budget(rows, metric, goal):
+            cfg = {k: r[k] for k in FIELDS}
+            w.submit(folder / "runs" / r["name"], cfg, history_rows(r["history"]), run_summary(r, ""))
+        w.close()
+        sw.writer.errors += w.errors
+    table, cols = results_table(rows, spec)
+    run_dir = folder / "summary"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir()
+    try:
+        t = track.Tracker(mode=sw.wandb_mode, project=sw.base.wandb_project, name=f"{spec.name}-summary",
+                          group=spec.name, config={"sweep": spec.raw, "configs": len(rows)},
+                          run_dir=run_dir, tags=["summary"])
+        def cell(v):
+            return None if v == "" else str(v) if isinstance(v, (list, dict)) else track.to_jsonable(v)
+        data = [[cell(r.get(c)) if not (c == "hidden") else str(r.get(c)) for c in cols] for r in table]
+        t.log({"configs": wandb.Table(columns=cols, data=data)})
+        pics = {p.stem: (p, p.stem.replace("_", " ")) for p in sorted(folder.glob("*.png"))}
+        t.log_images(pics)
+        t.finish({"configs": len(rows), "diverged": int(sum(bool(r["diverged"]) for r in rows))})
+    except Exception as e:  # W&B trouble must never lose the sweep's files
+        say(f"mlx: warning: the W&B summary run failed ({type(e).__name__}: {' '.join(str(e).split())[:200]})")

@@ -1,23 +1,33 @@
 """``mlx sweep sweep.yaml``: the edge around the vectorised engine (files, W&B, resume, progress).
 
-Sweep folder (``<out>/<sweep name>/``):
-    results.jsonl    one line per finished config, appended and fsync-ed as chunks finish (resume)
+Sweep folder (``<out>/<sweep name>/``; the name is one plain folder name, never a path):
+    sweep_spec.json  the sweep file as parsed, and the sweep's identity (a different sweep is
+                     refused here, never mixed with these rows)
+    plan.json        the chunk size of each group: a rerun cuts the same chunks (exact resume)
+    results.jsonl    one line per finished config (with its per-epoch history), appended and
+                     fsync-ed once per chunk: the durable record that resume reads
     results.csv      one row per config: parameters, final and per-budget metrics, diverged, seconds
     comparison.md / comparison.csv   best config per model x task; accuracy by model x task x epochs
     comparison.png   test accuracy vs learning rate, a panel per task, a line per model
     best_filters.png filters of the best config of each model and task
-    runs/<run>/      config.json, history.csv, summary.json of every config, and its W&B run
+    runs/<run>/      config.json, history.csv, summary.json of every config (cheap views of
+                     results.jsonl, rewritten on resume when missing) and its W&B run
     sweep.json       the sweep's own summary: counts, seconds, configs per second, hyperband savings
 
-Killing it (even kill -9) and running the same command again skips finished configs and ends
-with the same results.csv.
+Killing it (even kill -9) and running the same command again skips the finished configs, trains
+the others in the same programs, and ends with the same results.csv (``seconds`` aside). While a
+sweep runs, its folder is locked: a second ``mlx sweep`` into it stops with one line.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import os
 import queue
+import re
+import shutil
 import sys
 import threading
 import time
@@ -27,22 +37,28 @@ import jax
 import numpy as np
 
 from mlx import track
-from mlx.config import FIELDS, Config, make_config, parse_value, split_overrides
+from mlx.config import FIELDS, Config, make_config, parse_value, role_key, split_overrides
 from mlx.errors import UsageError
 from mlx.run import history_rows
+from mlx.sweep import (ChunkRunner, auto_chunk, group_configs, lane_bytes, lane_params, lane_rows,
+                       memory_budget_bytes, one_lane_per_program, plan_chunks)
 from mlx.train import METRICS
-from mlx.sweep import ChunkRunner, auto_chunk, balanced_chunk, chunks_of, group_configs, lane_bytes, lane_params, lane_rows, memory_budget_bytes
 
-SWEEP_KEYS = {"chunk": "configs per compiled batch (0: automatic from device memory)",
+WANDB_RUNS = ("auto", "all", "best", "none")
+AUTO_ALL_UP_TO = 500
+SWEEP_KEYS = {"chunk": "configs per compiled batch (0: automatic from device memory; recorded in plan.json)",
               "coordinator": "jax.distributed: host:port of process 0, or 'auto' on TPU/SLURM (env MLX_COORDINATOR)",
               "num_processes": "jax.distributed: number of processes (env MLX_NUM_PROCESSES)",
               "process_id": "jax.distributed: this process's index (env MLX_PROCESS_ID)",
               "count": "number of configs for random/bayes (default: run_cap)",
               "sweep_seed": "seed for random/bayes proposals",
-              "round": "bayes: configs proposed and trained per round",
+              "round": "bayes: configs proposed and trained per round (>= 1)",
               "verify_hyperband": "also train pruned configs to the end to check the best was kept",
-              "order": "lane (each config's data order from its seed, as mlx train) | shared (one order "
-                       "per batch, seeds change only the init; faster)"}
+              "wandb_runs": "all (a W&B run per config) | best (the best config per model x task x "
+                            "epochs, plus the summary run's table of every config) | none | auto "
+                            f"(default: all up to {AUTO_ALL_UP_TO} configs, else best)",
+              "max_configs": "refuse sweeps larger than this before training (default 100000)"}
+WANDB_THREADS = 4
 
 
 def config_id(cfg: Config) -> str:
@@ -53,16 +69,36 @@ def run_name(i: int, cfg: Config) -> str:
     return f"{i:04d}-{cfg.model}-{cfg.task}-lr{cfg.lr:g}-e{cfg.epochs}-s{cfg.seed}"
 
 
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]{0,127}$")
+
+
+def safe_folder_name(name: str) -> str:
+    """A sweep name as one folder name inside out=: letters, digits and . _ + @ = - only,
+    starting with a letter or digit (so never '..', '/x', 'a/b' or a hidden folder)."""
+    name = str(name).strip()
+    if not _SAFE.match(name):
+        raise UsageError(f"sweep name {name!r} is not a plain folder name; allowed: letters, digits "
+                         f"and . _ + @ = - (starting with a letter or digit, at most 128), e.g. my-sweep")
+    return name
+
+
+def _int_env(var: str) -> int:
+    raw = os.environ.get(var, "").strip()
+    try:
+        return int(raw or 0)
+    except ValueError:
+        raise UsageError(f"{var}={raw!r} must be an integer") from None
+
+
 def parse_sweep_argv(argv: list[str]):
     """(yaml path, sweep options dict, fixed config overrides dict)."""
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         raise UsageError("usage: mlx sweep SWEEP.yaml [count=N] [chunk=N] [key=value ...]")
     path, rest = argv[0], split_overrides(argv[1:])
     opts = {"chunk": 0, "count": 0, "sweep_seed": 0, "round": 16, "verify_hyperband": False,
-            "order": "lane",
+            "wandb_runs": "auto", "max_configs": 100_000,
             "coordinator": os.environ.get("MLX_COORDINATOR", ""),
-            "num_processes": int(os.environ.get("MLX_NUM_PROCESSES", "0") or 0),
-            "process_id": int(os.environ.get("MLX_PROCESS_ID", "0") or 0)}
+            "num_processes": _int_env("MLX_NUM_PROCESSES"), "process_id": _int_env("MLX_PROCESS_ID")}
     fixed = {}
     for k, v in rest.items():
         if k in SWEEP_KEYS:
@@ -70,17 +106,17 @@ def parse_sweep_argv(argv: list[str]):
                 opts[k] = parse_value("download", v)  # a boolean parse
             elif k == "coordinator":
                 opts[k] = v
-            elif k == "order":
-                if v not in ("lane", "shared"):
-                    raise UsageError(f"order={v!r} is not allowed; allowed: lane, shared")
+            elif k == "wandb_runs":
+                if v not in WANDB_RUNS:
+                    raise UsageError(f"wandb_runs={v!r} is not allowed; allowed: {', '.join(WANDB_RUNS)}")
                 opts[k] = v
             else:
                 try:
                     opts[k] = int(v)
                 except ValueError:
                     raise UsageError(f"{k}={v!r} must be an integer") from None
-                if opts[k] < 0:
-                    raise UsageError(f"{k}={v!r} must be >= 0")
+                if opts[k] < (1 if k in ("round", "max_configs") else 0):
+                    raise UsageError(f"{k}={v!r} must be >= {1 if k in ('round', 'max_configs') else 0}")
         elif k in FIELDS:
             fixed[k] = parse_value(k, v)
         else:
@@ -108,23 +144,32 @@ def init_distributed(opts: dict) -> None:
     jax.distributed.initialize(coord, num_processes=opts["num_processes"], process_id=opts["process_id"])
 
 
-class WandbWriter:
-    """Writes one W&B run per finished config in a background thread, so W&B's start-up cost
-    overlaps training. A run folder gets ``wandb.done`` once its W&B run is finished; resume
-    re-logs the ones without it."""
+# ------------------------------------------------------------------ W&B at the edge
 
-    def __init__(self, mode: str, project: str, group: str):
+class WandbWriter:
+    """Writes W&B runs of finished configs in background threads, so W&B's start-up cost
+    overlaps training. A run folder gets ``wandb.done`` once its W&B run is finished; resume
+    removes the half-written W&B runs of folders without it and logs them again, so every
+    finished config ends with exactly one complete W&B run."""
+
+    def __init__(self, mode: str, project: str, group: str, threads: int = WANDB_THREADS):
         self.mode, self.project, self.group = mode, project, group
         self.q: queue.Queue = queue.Queue()
         self.errors: list[str] = []
-        self.thread = None
+        self.threads = []
+        self.logged = 0
         if mode != "disabled":
-            self.thread = threading.Thread(target=self._work, daemon=True)
-            self.thread.start()
+            for _ in range(threads):
+                t = threading.Thread(target=self._work, daemon=True)
+                t.start()
+                self.threads.append(t)
 
     def submit(self, folder: Path, cfg: dict, history: list[dict], summary: dict):
-        if self.thread is not None and not (folder / "wandb.done").exists():
-            self.q.put((folder, cfg, history, summary))
+        if not self.threads or (folder / "wandb.done").exists():
+            return
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(folder / "wandb")  # a run cut by a kill: never two runs for a config
+        self.q.put((folder, cfg, history, summary))
 
     def _work(self):
         while True:
@@ -138,45 +183,136 @@ class WandbWriter:
                 t.log_history(history)
                 t.finish(summary, exit_code=1 if summary.get("diverged") else 0)
                 (folder / "wandb.done").write_text(t.mode + "\n")
+                self.logged += 1
             except Exception as e:  # W&B trouble must never stop the sweep
                 self.errors.append(f"{folder.name}: {type(e).__name__}: {e}")
 
     def close(self):
-        if self.thread is not None:
+        for _ in self.threads:
             self.q.put(None)
-            self.thread.join()
+        for t in self.threads:
+            t.join()
 
 
-def _load_done(path: Path) -> dict[str, dict]:
+def wandb_policy(opt: str, n_configs: int) -> str:
+    return ("all" if n_configs <= AUTO_ALL_UP_TO else "best") if opt == "auto" else opt
+
+
+# ------------------------------------------------------------------ the sweep folder
+
+def sweep_identity(spec, fixed: dict, opts: dict) -> str:
+    """What makes two sweeps the same: the parsed file, the fixed values that change numbers,
+    and the proposal options (not chunk, W&B, output folders or the process layout)."""
+    fixed_cfg = make_config(fixed)
+    ident = {"spec": track.to_jsonable(spec.raw),
+             "fixed": [kv for kv in role_key(fixed_cfg, "program", "traced", "data") if kv[0] in fixed],
+             "count": opts["count"], "sweep_seed": opts["sweep_seed"], "round": opts["round"]}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def sweep_folder(folder: Path, spec, identity: str, primary: bool):
+    """Create (or reopen) the sweep folder, refuse one that holds another sweep, and hold its
+    lock while the sweep runs (a second sweep into the same folder stops with one line)."""
+    if not primary:
+        yield
+        return
+    try:
+        (folder / "runs").mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create the sweep folder {folder}: {e.strerror or e}; "
+                         f"choose a writable out=") from None
+    import fcntl
+    try:
+        lock = open(folder / ".lock", "a+")
+    except OSError as e:
+        raise UsageError(f"cannot write in {folder}: {e.strerror or e}; choose a writable out=") from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise UsageError(f"another mlx sweep is running in {folder}; wait for it to finish "
+                         f"(then this command resumes it) or use another name= or out=") from None
+    try:
+        spec_file = folder / "sweep_spec.json"
+        if spec_file.exists():
+            with contextlib.suppress(ValueError, OSError):
+                old = track.read_json(spec_file)
+                if isinstance(old, dict) and old.get("identity") not in (None, identity):
+                    raise UsageError(f"{folder} holds another sweep (a different sweep file or options, "
+                                     f"sweep {old.get('name')!r}); use another name= or out=, or remove "
+                                     f"that folder")
+        track.atomic_write_json(spec_file, {"name": spec.name, "identity": identity, "spec": spec.raw})
+        yield
+    finally:
+        lock.close()
+
+
+def load_done(path: Path) -> dict[str, dict]:
+    """Finished rows of results.jsonl by config_id; lines cut by a kill or lacking fields are
+    skipped (those configs train again)."""
+    need = {"config_id", "index", "name", "history", "diverged", *METRICS}
     done = {}
     if path.exists():
-        for line in path.read_text().splitlines():
+        for line in path.read_text(errors="replace").splitlines():
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
-                continue  # a line cut by a kill: that config reruns
-            done[row["config_id"]] = row
+                continue
+            if isinstance(row, dict) and need <= row.keys():
+                done[row["config_id"]] = row
     return done
 
 
-def _append_rows(path: Path, rows: list[dict]):
+def append_rows(path: Path, rows: list[dict]):
     with open(path, "a") as f:
         if f.tell() > 0:  # a kill may have cut the last line: start on a fresh one
             with open(path, "rb") as g:
                 g.seek(-1, os.SEEK_END)
                 if g.read(1) != b"\n":
                     f.write("\n")
-        for r in rows:
-            f.write(json.dumps(track.to_jsonable(r)) + "\n")
+        f.write("".join(json.dumps(track.to_jsonable(r)) + "\n" for r in rows))
         f.flush()
         os.fsync(f.fileno())
+
+
+def quick_write(path: Path, data: bytes):
+    """Write-then-rename without fsync: a reader never sees half a file, and after a crash a
+    missing file is rewritten from results.jsonl (the durable record)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_run_folder(rf: Path, cfg: dict, hist: list[dict], summary: dict):
+    rf.mkdir(parents=True, exist_ok=True)
+    quick_write(rf / "config.json", (json.dumps(track.to_jsonable(cfg), indent=2) + "\n").encode())
+    lines = [",".join(["epoch", *METRICS])] + [",".join(str(h[k]) for k in ["epoch", *METRICS]) for h in hist]
+    quick_write(rf / "history.csv", ("\n".join(lines) + "\n").encode())
+    quick_write(rf / "summary.json", (json.dumps(track.to_jsonable(summary), indent=2) + "\n").encode())
+
+
+def run_summary(row: dict, data_source: str) -> dict:
+    return {k: row[k] for k in METRICS} | {
+        "diverged": row["diverged"], "epochs_trained": row["epochs_trained"],
+        "stopped_early": row["stopped_early"], "seconds": row["seconds"], "data_source": data_source}
+
+
+def best_key(row: dict, metric: str, goal: str):
+    """The one rule for "best" everywhere (comparison, best_runs.json, best filters, W&B):
+    the best value of the metric among configs that did not diverge, ties to the lowest
+    config index."""
+    v = row[metric]
+    if row["diverged"] or v is None or not np.isfinite(v):
+        return None
+    return ((v if goal == "maximize" else -v), -int(row["index"]))
 
 
 def save_best(folder: Path, key: tuple, entry: tuple):
     score, name, params, epochs = entry
     stem = folder / "best" / f"{key[0]}-{key[1]}"
     track.save_params(stem.with_suffix(".msgpack"), params)
-    track.atomic_write_json(stem.with_suffix(".json"), {"model": key[0], "task": key[1], "score": score,
+    track.atomic_write_json(stem.with_suffix(".json"), {"model": key[0], "task": key[1], "score": list(score),
                                                         "name": name, "epochs": epochs})
 
 
@@ -184,10 +320,11 @@ def load_best(folder: Path) -> dict:
     """Best params per (model, task) saved by earlier chunks (so resume keeps them)."""
     out = {}
     for meta in sorted((folder / "best").glob("*.json")):
-        m = track.read_json(meta)
-        p = meta.with_suffix(".msgpack")
-        if p.exists():
-            out[(m["model"], m["task"])] = (m["score"], m["name"], track.load_params(p), m["epochs"])
+        with contextlib.suppress(ValueError, OSError, KeyError, TypeError):
+            m = track.read_json(meta)
+            p = meta.with_suffix(".msgpack")
+            if p.exists() and isinstance(m.get("score"), list):
+                out[(m["model"], m["task"])] = (tuple(m["score"]), m["name"], track.load_params(p), m["epochs"])
     return out
 
 
@@ -198,19 +335,239 @@ def _progress(total: int, quiet: bool):
     return tqdm(total=total, unit="cfg", desc="sweep", dynamic_ncols=True)
 
 
+def check_size(n_total: int, opts: dict, path) -> None:
+    if n_total > opts["max_configs"]:
+        raise UsageError(f"{path}: the sweep has {n_total:,} configs, more than max_configs="
+                         f"{opts['max_configs']}; cut it with run_cap (random/bayes) or count=N, or "
+                         f"raise max_configs= to run it all")
+
+
+def load_plan(folder: Path) -> dict:
+    with contextlib.suppress(ValueError, OSError):
+        plan = track.read_json(folder / "plan.json")
+        if isinstance(plan, dict):
+            return plan
+    return {}
+
+
+def group_id(g) -> str:
+    return hashlib.sha256(json.dumps(g.key).encode()).hexdigest()[:12]
+
+
+# ------------------------------------------------------------------ the sweep itself
+
+class Sweep:
+    """One ``mlx sweep`` invocation: configs in, rows and files out (process 0 writes)."""
+
+    def __init__(self, spec, opts: dict, fixed: dict, folder: Path, *, say, quiet: bool):
+        self.spec, self.opts, self.fixed, self.folder, self.say = spec, opts, fixed, folder, say
+        self.primary = jax.process_index() == 0
+        self.base = make_config(fixed)
+        self.metric = spec.metric.get("name", "test_accuracy")
+        self.goal = spec.metric.get("goal", "maximize")
+        self.jsonl = folder / "results.jsonl"
+        self.done: dict[str, dict] = {}
+        self.tdata: dict = {}
+        self.plan = {}
+        self.stats = {"groups": 0, "chunks": 0, "compile_seconds": 0.0, "train_seconds": 0.0,
+                      "lane_epochs": 0, "lane_epochs_full": 0, "hyperband_best_kept": None,
+                      "trained": 0, "wandb_seconds": 0.0}
+        self.best_params: dict = {}
+        self.quiet = quiet
+        self.n_total = 0
+        self.t_start = time.perf_counter()
+        self.writer = None
+        self.bar = None
+        self.n_dev = len(jax.devices())
+
+    # -- set-up
+    def open(self, n_total: int, configs: list[Config]):
+        self.n_total = n_total
+        if self.primary:
+            self.done = load_done(self.jsonl)
+            self.best_params = load_best(self.folder)
+            self.plan = load_plan(self.folder)
+        if jax.process_count() > 1 and configs:  # every process must skip the same configs
+            from jax.experimental import multihost_utils
+            flags = np.array([config_id(c) in self.done for c in configs])
+            flags = np.asarray(multihost_utils.broadcast_one_to_all(flags))
+            self.done = {config_id(c): self.done.get(config_id(c), {}) for c, f in zip(configs, flags) if f}
+        mode = self.base.wandb_mode if self.primary else "disabled"
+        self.policy = wandb_policy(self.opts["wandb_runs"], n_total) if mode != "disabled" else "none"
+        self.writer = WandbWriter(mode if self.policy == "all" else "disabled",
+                                  self.base.wandb_project, self.spec.name)
+        self.wandb_mode = mode
+        self.say(f"sweep {self.spec.name}: {self.spec.method}, {n_total} configs, {self.n_dev} device(s) "
+                 f"[{jax.devices()[0].device_kind}], {len(self.done)} already done -> {self.folder}")
+        if self.policy == "best" and self.opts["wandb_runs"] == "auto":
+            self.say(f"  W&B: {n_total} configs > {AUTO_ALL_UP_TO}: a W&B run for the best config per "
+                     f"model x task x epochs plus one summary run with every config (wandb_runs=all for all)")
+        self.bar = _progress(n_total, self.quiet or not self.primary)
+        if self.bar is not None:
+            self.bar.update(min(len(self.done), n_total))
+
+    def task_data(self, cfg: Config):
+        from mlx.run import load_task_data
+        key = role_key(cfg, "data")
+        if key not in self.tdata:
+            self.tdata[key] = load_task_data(cfg)[0]
+        return self.tdata[key]
+
+    def chunk_size(self, g, runner, td) -> tuple[int, bool]:
+        """(lanes per chunk, one lane per program): chunk= if given, else the size recorded in
+        plan.json when this sweep started, else from the device's total memory (recorded)."""
+        gid = group_id(g)
+        rec = self.plan.get(gid)
+        single = one_lane_per_program(runner.trainer, self.n_dev)
+        if self.opts["chunk"]:
+            if rec and rec["chunk"] != self.opts["chunk"]:
+                self.say(f"  note: chunk={self.opts['chunk']} differs from the {rec['chunk']} this sweep started "
+                         f"with: configs still to train run in other programs (last-bit differences)")
+            chunk, single = self.opts["chunk"], False
+        elif rec:
+            chunk, single = rec["chunk"], rec["single"]
+        else:
+            per = lane_bytes(runner.trainer, g.cfg, td.x_train.shape[1])
+            budget = memory_budget_bytes()
+            if per > budget:
+                raise UsageError(f"one {g.cfg.model} lane (hidden={list(g.cfg.hidden)}) needs about "
+                                 f"{per / 2**30:.1f} GiB, more than the {budget / 2**30:.1f} GiB this device "
+                                 f"allows a chunk; use smaller hidden sizes or a bigger device")
+            chunk = auto_chunk(per, budget)
+        if self.primary and self.plan.get(gid) != {"chunk": chunk, "single": single}:
+            self.plan[gid] = {"chunk": chunk, "single": single}
+            track.atomic_write_json(self.folder / "plan.json", self.plan)
+        return chunk, single
+
+    # -- training
+    def train_configs(self, cfgs: list[Config], offset: int) -> list[dict]:
+        rows = []
+        groups = group_configs(cfgs)
+        for gi, g in enumerate(groups):
+            ids = [config_id(cfgs[ci]) for ci, _, _ in g.members]
+            if all(i in self.done for i in ids):
+                rows += [self.done[i] for i in ids]
+                continue
+            rows += self.train_group(cfgs, offset, g, gi, len(groups))
+        return rows
+
+    def train_group(self, cfgs, offset, g, gi, n_groups) -> list[dict]:
+        from mlx.hyperband import stop_lanes
+        td = self.task_data(g.cfg)
+        runner = ChunkRunner(g.cfg, td)
+        chunk, single = self.chunk_size(g, runner, td)
+        self.stats["groups"] += 1
+        bands, stop_fn = [], None
+        et = self.spec.early_terminate
+        if et:
+            from mlx import sweep_spec
+            bands = sweep_spec.hyperband_rungs(self.spec, g.cfg.epochs)
+            stop_fn = lambda h, b: stop_lanes(h, b, eta=et.get("eta", 3), strict=et.get("strict", True),  # noqa: E731
+                                              goal=self.goal)
+        rows = []
+        for ch in plan_chunks(g.lanes, chunk, self.n_dev, single=single):
+            lanes = set(ch.lanes)
+            members = [(ci, li, e) for ci, li, e in g.members if li in lanes]
+            if all(config_id(cfgs[ci]) in self.done for ci, _, _ in members):
+                rows += [self.done[config_id(cfgs[ci])] for ci, _, _ in members]
+                self.relog(cfgs, offset, members, td)
+                continue
+            res = runner.train(ch, g.lanes, bands=bands, stop_fn=stop_fn, metric=self.metric)
+            self.stats["chunks"] += 1
+            self.stats["compile_seconds"] += res.compile_seconds
+            self.stats["train_seconds"] += res.seconds
+            self.stats["lane_epochs"] += res.config_epochs
+            self.stats["lane_epochs_full"] += len(ch.lanes) * g.cfg.epochs
+            if bands and self.opts["verify_hyperband"]:
+                self.verify(runner, ch, g, res)
+            rows += self.finish_chunk(cfgs, offset, g, gi, ch, res, td)
+            self.report_progress(gi, n_groups, g)
+        return rows
+
+    def verify(self, runner, ch, g, res):
+        full = runner.train(ch, g.lanes, metric=self.metric)
+        sgn = 1 if self.goal == "maximize" else -1
+        fin = np.nan_to_num(sgn * full.metrics[self.metric][:, -1], nan=-np.inf)
+        kept = bool(res.stopped_at[int(np.argmax(fin))] == g.cfg.epochs)
+        hb = self.stats["hyperband_best_kept"]
+        self.stats["hyperband_best_kept"] = kept if hb is None else hb and kept
+
+    def row_of(self, cfgs, offset, g, gi, r) -> dict:
+        c = cfgs[r["config_index"]]
+        return {**c.to_dict(), "config_id": config_id(c), "index": offset + r["config_index"],
+                "name": run_name(offset + r["config_index"], c), "group": gi,
+                "trajectory": "shared" if g.shared else "separate", **r, "hidden": list(c.hidden)}
+
+    def finish_chunk(self, cfgs, offset, g, gi, ch, res, td) -> list[dict]:
+        finished = [self.row_of(cfgs, offset, g, gi, r) for r in lane_rows(g, ch, res, td.num_classes)]
+        if self.primary:
+            append_rows(self.jsonl, finished)   # the durable record first
+            pos = {li: j for j, li in enumerate(ch.lanes)}
+            for row in finished:
+                self.write_views(row, td)
+                self.keep_best(row, lambda: lane_params(res, pos[row["lane"]]), int(res.stopped_at[pos[row["lane"]]]))
+        for row in finished:
+            self.done[row["config_id"]] = row
+        self.stats["trained"] += len(finished)
+        return finished
+
+    def write_views(self, row: dict, td_or_source):
+        source = getattr(td_or_source, "source", td_or_source)
+        rf = self.folder / "runs" / row["name"]
+        cfg = {k: row[k] for k in FIELDS}
+        hist = history_rows(row["history"])
+        summary = run_summary(row, source)
+        if not (rf / "summary.json").exists():
+            write_run_folder(rf, cfg, hist, summary)
+        if self.policy == "all":
+            self.writer.submit(rf, cfg | {"data_source": source}, hist, summary)
+
+    def relog(self, cfgs, offset, members, td):
+        """A chunk finished earlier: its run folders and W&B runs, if a kill cut them."""
+        if self.primary:
+            for ci, _, _ in members:
+                self.write_views(self.done[config_id(cfgs[ci])], td)
+
+    def keep_best(self, row, params_fn, epochs):
+        """Params of the best lane per model x task (for the filter pictures), by best_key."""
+        k = best_key(row, self.metric, self.goal)
+        bk = (row["model"], row["task"])
+        if k is not None and (bk not in self.best_params or k > self.best_params[bk][0]):
+            self.best_params[bk] = (k, row["name"], params_fn(), epochs)
+            save_best(self.folder, bk, self.best_params[bk])
+
+    def report_progress(self, gi, n_groups, g):
+        if self.bar is not None:
+            self.bar.n = min(len(self.done), self.n_total)
+            self.bar.refresh()
+            self.bar.set_postfix(group=f"{gi + 1}/{n_groups}", model=g.cfg.model, task=g.cfg.task)
+        elif not self.quiet:
+            el = time.perf_counter() - self.t_start
+            rate = self.stats["trained"] / el if el > 0 else 0.0
+            eta = (self.n_total - len(self.done)) / rate if rate > 0 else float("nan")
+            self.say(f"  group {gi + 1}/{n_groups} {g.cfg.model} {g.cfg.task}: "
+                     f"{len(self.done)}/{self.n_total} configs done, {el:.1f}s elapsed, "
+                     f"{rate:.2f} configs/s, ETA {eta:.0f}s")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+        if self.writer is not None:
+            t0 = time.perf_counter()
+            self.writer.close()
+            self.stats["wandb_seconds"] = time.perf_counter() - t0
+
+
 def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
     """Run a sweep from command-line arguments; returns the sweep folder."""
     from mlx import sweep_spec
-    from mlx.run import load_task_data
     path, opts, fixed = parse_sweep_argv(argv)
     spec = sweep_spec.load_sweep(path)
     init_distributed(opts)
     primary = jax.process_index() == 0
     say = (lambda *a, **k: None) if quiet or not primary else echo
-    base = make_config(fixed)
-    out = Path(fixed.get("out", "runs"))
-    folder = out / (fixed.get("name") or spec.name)
-    metric, goal = spec.metric.get("name", "test_accuracy"), spec.metric.get("goal", "maximize")
+    make_config(fixed)  # bad fixed values fail before anything is written
+    folder = Path(fixed.get("out", "runs")) / safe_folder_name(fixed.get("name") or spec.name)
 
     def to_configs(dicts):  # command-line values win over the sweep file's
         return [make_config({**d, **fixed}) for d in dicts]
@@ -227,151 +584,54 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
         proposer = sweep_spec.Proposer(spec, seed=opts["sweep_seed"], count=n_total)
         configs = []
     else:
+        check_size(sweep_spec.size(spec) if hasattr(sweep_spec, "size") else 0, opts, path)
         configs = to_configs(sweep_spec.generate(spec, count=count, seed=opts["sweep_seed"]))
         n_total = len(configs)
     if n_total == 0:
         raise UsageError(f"{path}: the sweep produces no configs (empty grid)")
-
-    jsonl = folder / "results.jsonl"
-    if primary:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "runs").mkdir(exist_ok=True)
-        track.atomic_write_json(folder / "sweep_spec.json", spec.raw)
-    done = _load_done(jsonl)
-    if jax.process_count() > 1 and configs:  # every process must skip the same configs
-        from jax.experimental import multihost_utils
-        flags = np.array([config_id(c) in done for c in configs])
-        flags = np.asarray(multihost_utils.broadcast_one_to_all(flags))
-        done = {config_id(c): done.get(config_id(c)) for c, f in zip(configs, flags) if f}
-    mode = base.wandb_mode if primary else "disabled"
-    writer = WandbWriter(mode, base.wandb_project, spec.name)
-    rungs_of = (lambda E: sweep_spec.hyperband_rungs(spec, E)) if spec.early_terminate else (lambda E: [])
-    n_dev = len(jax.devices())
-    say(f"sweep {spec.name}: {spec.method}, {n_total} configs, {n_dev} device(s) "
-        f"[{jax.devices()[0].device_kind}], {len(done)} already done -> {folder}")
-    bar = _progress(n_total, quiet or not primary)
-    if bar is not None:
-        bar.update(min(len(done), n_total))
-    tdata: dict = {}
-    stats = {"groups": 0, "chunks": 0, "compile_seconds": 0.0, "train_seconds": 0.0,
-             "lane_epochs": 0, "lane_epochs_full": 0, "hyperband_best_kept": None, "trained": 0}
-    best_params = load_best(folder) if primary else {}
-    t_start = time.perf_counter()
-
-    def train_configs(cfgs: list[Config], offset: int):
-        all_rows = []
-        groups = group_configs(cfgs)
-        for gi, g in enumerate(groups):
-            ids = [config_id(cfgs[ci]) for ci, _, _ in g.members]
-            if all(i in done for i in ids):
-                all_rows += [done[i] for i in ids]
-                continue
-            dkey = tuple((k, getattr(g.cfg, k)) for k in ("data", "data_dir", "tfds_name", "tfds_dir",
-                         "path", "label", "features", "label_threshold", "missing", "test_fraction", "task"))
-            if dkey not in tdata:
-                tdata[dkey] = load_task_data(g.cfg)[0]
-            td = tdata[dkey]
-            runner = ChunkRunner(g.cfg, td, order=opts["order"])
-            chunk = opts["chunk"] or auto_chunk(len(g.lanes), lane_bytes(runner.trainer, g.cfg, td.x_train.shape[1]),
-                                                n_dev, memory_budget_bytes())
-            chunk = balanced_chunk(len(g.lanes), chunk, n_dev)
-            stats["groups"] += 1
-            for ch in chunks_of(len(g.lanes), chunk):
-                members = [(ci, li, e) for ci, li, e in g.members if li in ch]
-                if all(config_id(cfgs[ci]) in done for ci, _, _ in members):
-                    all_rows += [done[config_id(cfgs[ci])] for ci, _, _ in members]
-                    continue
-                lanes = [g.lanes[i] for i in ch]
-                rungs = rungs_of(g.cfg.epochs)
-                res = runner.train(lanes, chunk, rungs=rungs, metric=metric, goal=goal)
-                stats["chunks"] += 1
-                stats["compile_seconds"] += res.compile_seconds
-                stats["train_seconds"] += res.seconds
-                stats["lane_epochs"] += res.config_epochs
-                stats["lane_epochs_full"] += len(lanes) * g.cfg.epochs
-                if rungs and opts["verify_hyperband"]:
-                    full = runner.train(lanes, chunk, metric=metric, goal=goal)
-                    sgn = 1 if goal == "maximize" else -1
-                    fin = np.nan_to_num(sgn * full.metrics[metric][:, -1], nan=-np.inf)
-                    kept = bool(res.stopped_at[int(np.argmax(fin))] == g.cfg.epochs)
-                    stats["hyperband_best_kept"] = kept if stats["hyperband_best_kept"] is None \
-                        else stats["hyperband_best_kept"] and kept
-                rows = lane_rows(g, ch, res, td.num_classes)
-                finished = []
-                for r in rows:
-                    ci = r["config_index"]
-                    c = cfgs[ci]
-                    name = run_name(offset + ci, c)
-                    row = {**c.to_dict(), "config_id": config_id(c), "index": offset + ci,
-                           "name": name, "group": gi,
-                           "trajectory": "shared" if g.shared else "separate", **r}
-                    row["hidden"] = list(c.hidden)
-                    rf = folder / "runs" / name
-                    summary = {k: row[k] for k in METRICS} | {
-                        "diverged": row["diverged"], "epochs_trained": row["epochs_trained"],
-                        "stopped_early": row["stopped_early"], "seconds": row["seconds"],
-                        "data_source": td.source, "n_train": len(td.y_train), "n_test": len(td.y_test)}
-                    hist = history_rows(r["history"])
-                    if primary:
-                        track.atomic_write_json(rf / "config.json", c.to_dict())
-                        track.atomic_write_csv(rf / "history.csv", hist)
-                        track.atomic_write_json(rf / "summary.json", summary)
-                        writer.submit(rf, c.to_dict() | {"data_source": td.source}, hist, summary)
-                    finished.append(row)
-                    # keep the params of the best lane per model x task (for the filter pictures)
-                    score = row[metric] if goal == "maximize" else -row[metric]
-                    bk = (c.model, c.task)
-                    if primary and not row["diverged"] and np.isfinite(score) and (
-                            bk not in best_params or score > best_params[bk][0]):
-                        j = list(ch).index(r["lane"])
-                        best_params[bk] = (score, name, lane_params(res, j), int(res.stopped_at[j]))
-                        save_best(folder, bk, best_params[bk])
-                if primary:
-                    _append_rows(jsonl, finished)
-                for row in finished:
-                    done[row["config_id"]] = row
-                all_rows += finished
-                stats["trained"] += len(finished)
-                if bar is not None:
-                    bar.update(len(finished))
-                    bar.set_postfix(group=f"{gi + 1}/{len(groups)}", model=g.cfg.model, task=g.cfg.task)
-                elif not quiet:
-                    el = time.perf_counter() - t_start
-                    rate = stats["trained"] / el if el > 0 else 0.0
-                    eta = (n_total - len(done)) / rate if rate > 0 else float("nan")
-                    say(f"  group {gi + 1}/{len(groups)} {g.cfg.model} {g.cfg.task}: "
-                        f"{len(done)}/{n_total} configs done, {el:.1f}s elapsed, "
-                        f"{rate:.2f} configs/s, ETA {eta:.0f}s")
-        return all_rows
-
-    try:
-        if proposer is None:
-            rows = train_configs(configs, 0)
-        else:
-            rows, offset = [], 0
-            while offset < n_total and not proposer.done:
-                dicts = proposer.ask(min(opts["round"], n_total - offset))
-                if not dicts:
-                    break
-                n = len(dicts)
-                got = train_configs(to_configs(dicts), offset)
-                by_idx = {r["index"]: r for r in got}
-                vals = [by_idx[offset + i][metric] if not by_idx[offset + i]["diverged"] else math.nan
-                        for i in range(n)]
-                proposer.tell(dicts, vals)
-                rows += got
-                offset += n
-    finally:
-        if bar is not None:
-            bar.close()
-        writer.close()
-
-    elapsed = time.perf_counter() - t_start
-    if not primary:
-        return folder
-    from mlx.sweep_report import write_sweep_outputs
-    write_sweep_outputs(folder, rows, spec, best_params, stats, elapsed, writer.errors, say)
+    check_size(n_total, opts, path)
+    with sweep_folder(folder, spec, sweep_identity(spec, fixed, opts), primary):
+        sw = Sweep(spec, opts, fixed, folder, say=say, quiet=quiet)
+        try:
+            sw.open(n_total, configs)
+            if proposer is None:
+                rows = sw.train_configs(configs, 0)
+            else:
+                rows = run_bayes(sw, proposer, n_total, to_configs)
+        except OSError as e:
+            raise UsageError(f"cannot write the sweep's files in {folder}: {e.strerror or e}"
+                             f"{' (' + e.filename + ')' if getattr(e, 'filename', None) else ''}; "
+                             f"{len(sw.done)} finished configs are kept in {sw.jsonl}; fix it and run the "
+                             f"same command to resume") from None
+        finally:
+            sw.close()
+        if not primary:
+            return folder
+        from mlx.sweep_report import write_sweep_outputs
+        rows = sorted(rows, key=lambda r: r["index"])
+        write_sweep_outputs(folder, rows, spec, sw.best_params, sw.stats,
+                            time.perf_counter() - sw.t_start, sw.writer.errors, say)
+        if sw.policy in ("best", "all"):
+            from mlx.sweep_report import log_summary_run
+            log_summary_run(folder, rows, spec, sw, say)
     return folder
+
+
+def run_bayes(sw: Sweep, proposer, n_total: int, to_configs) -> list[dict]:
+    """Bayes in rounds: ask a round, train it as one batch, tell the results."""
+    rows, offset = [], 0
+    while offset < n_total and not proposer.done:
+        dicts = proposer.ask(min(sw.opts["round"], n_total - offset))
+        if not dicts:
+            break
+        got = sw.train_configs(to_configs(dicts), offset)
+        by_idx = {r["index"]: r for r in got}
+        vals = [by_idx[offset + i][sw.metric] if not by_idx[offset + i]["diverged"] else math.nan
+                for i in range(len(dicts))]
+        proposer.tell(dicts, vals)
+        rows += got
+        offset += len(dicts)
+    return rows
 
 
 def main(argv: list[str]) -> int:

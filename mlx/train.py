@@ -10,8 +10,11 @@ scan and scaled to [0, 1] there, and the test split is evaluated after every epo
 chunks. It returns the final params and per-epoch metrics (float32[epochs] each).
 
 Swept values (learning rate, weight decay, the key) are *arguments*, everything that changes the
-compiled program (model, sizes, optimizer, schedule, epochs, batch size) is fixed by the config,
-so a sweep is ``jit(vmap(train, in_axes=(0, 0, None)))``. Unlike purejaxrl's ``make_train`` we
+compiled program (model, sizes, optimizer, schedule, epochs, batch size) is fixed by the config.
+A sweep lays its lanes out as [seeds, lanes per seed] and runs
+``jit(vmap(run_lanes))``: vmapped over seeds outside (each seed its own data order, exactly the
+order ``mlx train seed=S`` uses) and over hyperparameters inside (lanes of a seed share each
+batch, so a logreg lane is one column of one matmul). Unlike purejaxrl's ``make_train`` we
 also pass the data as an argument instead of closing over it: a closed-over array would be baked
 into the compiled program as a constant (slow to compile, copied per program), an argument is
 shared by every lane and every program.
@@ -64,6 +67,8 @@ class Trainer(NamedTuple):
     steps_per_epoch: int
     batch_size: int
     epochs: int
+    init_lanes: Callable  # (hparams[L], key) -> TrainState of L lanes sharing the seed
+    run_lanes: Callable   # (state[L], hparams[L], key, data, n_epochs: static) -> (state, metrics[E, L])
 
 
 def scale_inputs(x):
@@ -140,11 +145,9 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
     progress: a host function called once per epoch as progress(epoch, metrics_of_epoch)
         through jax.debug.callback (never per step). Leave None under vmap.
 
-    ``run`` and ``train`` take an optional ``data_key``: the data order then comes from it
-    instead of ``key``. Passed unbatched under vmap (in_axes None, with the state's ``epoch``
-    unbatched too), every lane sees the same batches: one permutation and one gather per step
-    for all lanes, and a layer's matmul becomes one wide matmul. Seeds then change only the
-    initialisation.
+    ``init_lanes``/``run_lanes`` train L lanes that share a seed (a sweep's row of lanes: one
+    data order, one gather per step, wide matmuls); ``init``/``run``/``train`` are its L = 1
+    case, which ``mlx train`` runs.
     """
     n, d = td.x_train.shape
     k_out = td.k_out
@@ -173,15 +176,28 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
         m = data.test_mask.sum()
         return loss_sums.sum() / m, correct_sums.sum() / m
 
-    def init(hp: Hparams, key) -> TrainState:
-        params = model.init(jax.random.fold_in(key, 0))
-        return TrainState(params, optimizer(hp).init(params), jnp.zeros((), jnp.int32))
+    def init_lanes(hp: Hparams, key) -> TrainState:
+        """State of L lanes that share one seed: hp float32[L] each; the params are the
+        seed's (identical across the lanes), the optimizer state is per lane (it may hold lr)."""
+        p1 = model.init(jax.random.fold_in(key, 0))
+        L = hp.lr.shape[0]
+        params = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (L,) + a.shape), p1)
+        opt_state = jax.vmap(lambda p, h: optimizer(h).init(p))(params, hp)
+        return TrainState(params, opt_state, jnp.zeros((), jnp.int32))
 
-    def run(state: TrainState, hp: Hparams, key, data: DeviceData, n_epochs: int, data_key=None):
-        """Run ``n_epochs`` more epochs from ``state``. The order of epoch e depends only on
-        (key, e), so a run split into segments (checkpoint + resume) equals an unbroken one."""
-        opt = optimizer(hp)
-        order_key = jax.random.fold_in(key if data_key is None else data_key, 1)
+    def run_lanes(state: TrainState, hp: Hparams, key, data: DeviceData, n_epochs: int):
+        """Run ``n_epochs`` more epochs of L lanes that share the key (the seed): one data order,
+        so each step does one permutation slice and one gather for all lanes, and a layer is
+        one wide matmul ([bs, d] x [d, L*width]). state: params/opt_state with a leading lanes
+        axis, epoch int32[] (shared); hp: float32[L] each. The order of epoch e depends only on
+        (key, e), so a run split into segments (checkpoint + resume) equals an unbroken one.
+        Returns (state, metrics {name: float32[n_epochs, L]})."""
+        order_key = jax.random.fold_in(key, 1)
+
+        def lane_step(p, s, h, xb, yb):
+            (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(p, xb, yb)
+            updates, s = optimizer(h).update(grads, s, p)
+            return optax.apply_updates(p, updates), s, loss, acc
 
         def epoch_body(carry, epoch):
             params, opt_state = carry
@@ -190,17 +206,17 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
 
             def step(c, ib):
                 p, s = c
-                (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-                    p, data.x_train[ib], data.y_train[ib])
-                updates, s = opt.update(grads, s, p)
-                return (optax.apply_updates(p, updates), s), (loss, acc)
+                xb, yb = data.x_train[ib], data.y_train[ib]   # one gather for all lanes
+                p, s, loss, acc = jax.vmap(lane_step, in_axes=(0, 0, 0, None, None))(p, s, hp, xb, yb)
+                return (p, s), (loss, acc)
 
             (params, opt_state), (losses, accs) = jax.lax.scan(step, (params, opt_state), idx)
-            test_loss, test_acc = evaluate(params, data)
-            m = {"train_loss": losses.mean(), "train_accuracy": accs.mean(),
+            test_loss, test_acc = jax.vmap(evaluate, in_axes=(0, None))(params, data)
+            m = {"train_loss": losses.mean(0), "train_accuracy": accs.mean(0),
                  "test_loss": test_loss, "test_accuracy": test_acc}
-            if progress is not None:
-                jax.debug.callback(progress, epoch, m)
+            if progress is not None:  # one lane (mlx train): scalars
+                jax.debug.callback(progress, epoch, m if hp.lr.shape[0] > 1 else
+                                   jax.tree_util.tree_map(lambda a: a[0], m))
             if snapshots and cfg.model == "logreg":
                 m = {**m, "b": params["b"]}
             return (params, opt_state), m
@@ -210,10 +226,29 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
             epoch_body, (state.params, state.opt_state), epochs_idx)
         return TrainState(params, opt_state, state.epoch + n_epochs), metrics
 
-    def train(hp: Hparams, key, data: DeviceData, data_key=None):
+    # One lane (``mlx train``) is the L = 1 case of the same program: a sweep lane and a
+    # single run execute the same math.
+    def _one(tree):
+        return jax.tree_util.tree_map(lambda a: a[None], tree)
+
+    def _only(tree):
+        return jax.tree_util.tree_map(lambda a: a[0], tree)
+
+    def init(hp: Hparams, key) -> TrainState:
+        st = init_lanes(_one(hp), key)
+        return TrainState(_only(st.params), _only(st.opt_state), st.epoch)
+
+    def run(state: TrainState, hp: Hparams, key, data: DeviceData, n_epochs: int):
+        """One lane: ``n_epochs`` more epochs from ``state``; metrics {name: float32[n_epochs]}."""
+        st = TrainState(_one(state.params), _one(state.opt_state), state.epoch)
+        st, m = run_lanes(st, _one(hp), key, data, n_epochs)
+        m = jax.tree_util.tree_map(lambda a: a[:, 0], m)
+        return TrainState(_only(st.params), _only(st.opt_state), st.epoch), m
+
+    def train(hp: Hparams, key, data: DeviceData):
         """hp: Hparams of float32[]; key: PRNG key; data: DeviceData.
         Returns (params, metrics: {name: float32[epochs]})."""
-        state, metrics = run(init(hp, key), hp, key, data, epochs, data_key)
+        state, metrics = run(init(hp, key), hp, key, data, epochs)
         return state.params, metrics
 
     def put(td_) -> DeviceData:
@@ -221,7 +256,7 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
         return DeviceData(*(jax.device_put(a) for a in
                             (td_.x_train, td_.y_train.astype(np.int32), xt, yt.astype(np.int32), mt)))
 
-    return Trainer(model, init, run, train, put, steps, bs, epochs)
+    return Trainer(model, init, run, train, put, steps, bs, epochs, init_lanes, run_lanes)
 
 
 EXPLODED_FACTOR = 10.0
