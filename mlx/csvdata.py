@@ -4,7 +4,10 @@
 
 The rules, in the order they apply:
 
-- File: UTF-8 text (a BOM is fine), comma-separated, the first non-blank line is the header; blank
+- File: a regular file (not a device, FIFO or socket) of at most ``MAX_CSV_BYTES`` (128 MiB), no
+  line longer than ``MAX_LINE_BYTES`` (1 MiB); checked before the text is parsed (the size before
+  anything is read).
+  UTF-8 text (a BOM is fine), comma-separated, the first non-blank line is the header; blank
   lines are skipped. Column names are stripped of surrounding spaces and must be non-empty and
   unique; this is checked on the raw header line (pandas would rename a duplicate silently). Every
   data row has one cell per column (leave a cell empty for a missing value).
@@ -41,6 +44,7 @@ import io
 import math
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Sequence
 
@@ -54,6 +58,8 @@ NA_TOKENS = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "
 INF_TOKENS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
 MAX_MAPPED_CLASSES = 256  # label values mapped to 0..K-1 (more means: give label_threshold)
 MAX_ONE_HOT_VALUES = 1000  # distinct values of a one_hot column
+MAX_CSV_BYTES = 128 * 2**20  # a bigger file is refused from its size, before it is read
+MAX_LINE_BYTES = 2**20  # a longer line (or a file this big without a line end) is refused
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _F32_MAX = float(np.finfo(np.float32).max)
 _NUM, _NA, _TEXT = 0, 1, 2  # cell kinds
@@ -260,17 +266,73 @@ def _parse_cell(cell: str) -> tuple[float, int]:
     return math.nan, _TEXT
 
 
+_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
+
+
+def _read_bytes(path) -> bytes:
+    """The bytes of a regular file of at most MAX_CSV_BYTES, no line over MAX_LINE_BYTES; else one
+    DataError line. Looked at before it is opened, so a device or a FIFO is never read."""
+    p, shown = Path(path), os.fspath(path)
+    try:
+        st = p.stat()  # follows links: the file a link points to is what is read
+    except FileNotFoundError:
+        if p.is_symlink():
+            raise DataError(f"CSV path {shown} is a broken link (its target does not exist)") from None
+        raise DataError(f"CSV file not found: {shown}") from None
+    except OSError as e:
+        raise DataError(f"cannot read CSV file {shown}: {e.strerror or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataError(f"CSV path is a directory, not a file: {shown}")
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((k for test, k in _KINDS if test(st.st_mode)), "not a regular file")
+        raise DataError(f"CSV path {shown} is {kind}, not a regular file; path= must name a .csv file")
+    too_big = (f"CSV file {shown} is larger than {_mib(MAX_CSV_BYTES)} (the most this loader reads: it "
+               f"holds every cell in memory); use a smaller file or a sample of its rows")
+    if st.st_size > MAX_CSV_BYTES:
+        raise DataError(too_big.replace("larger than", f"{_mib(st.st_size)}, larger than", 1))
+    try:
+        with open(p, "rb") as f:
+            raw = f.read(MAX_CSV_BYTES + 1)
+    except OSError as e:
+        raise DataError(f"cannot read CSV file {shown}: {e.strerror or e}") from None
+    if len(raw) > MAX_CSV_BYTES:  # it grew since stat
+        raise DataError(too_big)
+    if len(raw) > MAX_LINE_BYTES:
+        longest, start = _longest_line(raw)
+        if longest > MAX_LINE_BYTES:
+            line = raw.count(b"\n", 0, start) + 1
+            where = "has no line end" if longest == len(raw) else f"has a line (file line {line}) of {longest:,} bytes"
+            raise DataError(f"CSV file {shown} {where}: at most {MAX_LINE_BYTES:,} bytes ({_mib(MAX_LINE_BYTES)}) "
+                            f"a line are read; is it a CSV file with one row per line?")
+    return raw
+
+
+def _longest_line(raw: bytes, chunk: int = 1 << 24) -> tuple[int, int]:
+    """(length, start offset) of the longest line of raw (line ends: \\n or \\r), in chunks."""
+    best, best_start, start, n = 0, 0, 0, len(raw)
+    for off in range(0, n, chunk):
+        b = np.frombuffer(raw, np.uint8, count=min(chunk, n - off), offset=off)
+        ends = np.flatnonzero((b == 10) | (b == 13)) + off
+        if ends.size:
+            starts = np.concatenate(([start], ends[:-1] + 1))
+            lengths = ends - starts
+            i = int(lengths.argmax())
+            if lengths[i] > best:
+                best, best_start = int(lengths[i]), int(starts[i])
+            start = int(ends[-1]) + 1
+    if n - start > best:
+        best, best_start = n - start, start
+    return best, best_start
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n:,} bytes"
+
+
 def _read_table(path, name: str) -> tuple[list[str], list[list[str]], list[int]]:
     """Header, data rows (lists of cells) and the file line each data row starts on."""
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"CSV file not found: {os.fspath(path)}")
-    if p.is_dir():
-        raise DataError(f"CSV path is a directory, not a file: {os.fspath(path)}")
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise DataError(f"cannot read CSV file {os.fspath(path)}: {e.strerror or e}") from None
+    raw = _read_bytes(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
