@@ -25,6 +25,7 @@ from their header, before any pixel is decoded.
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -53,10 +54,14 @@ def load_digit_image(path: str | os.PathLike, *, image_shape: tuple[int, int] = 
     if p.is_dir():
         raise DataError(f"image path is a directory, not a file: {shown}")
     try:
-        if p.stat().st_size == 0:
-            raise DataError(f"image file is empty (0 bytes): {shown}")
+        st = p.stat()
     except OSError as e:
         raise DataError(f"cannot read image file {shown}: {e.strerror or e}") from None
+    if not stat.S_ISREG(st.st_mode):  # a device or a FIFO: never opened (it could block or not end)
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+        raise DataError(f"image path is {kind}, not a regular file: {shown}")
+    if st.st_size == 0:
+        raise DataError(f"image file is empty (0 bytes): {shown}")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")  # e.g. corrupt EXIF: not fatal
         warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -1,6 +1,7 @@
 """``mlx predict``: your own drawings of digits, classified by a saved run; bad input is one line."""
 import json
 import math
+import os
 import shutil
 import struct
 import zlib
@@ -177,6 +178,17 @@ def _err(capsys, *argv):
     lines = cap.err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("mlx: error: "), cap.err
     return lines[0]
+
+
+def test_device_or_fifo_image_is_refused_without_reading(run01, drawings, tmp_path, capsys):
+    """/dev/zero was 'empty (0 bytes)'; a FIFO could block: both are named for what they are."""
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    assert _err(capsys, run01, drawings[0], fifo) == \
+        f"mlx: error: image path is a FIFO (named pipe), not a regular file: {fifo}"
+    assert _err(capsys, run01, "/dev/zero") == \
+        "mlx: error: image path is a device or socket, not a regular file: /dev/zero"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.png"]  # no map written anywhere
 
 
 def test_bad_images_are_one_line_each_and_fail_fast(run01, drawings, tmp_path, capsys):
