@@ -44,19 +44,30 @@ def _train_2d(cfg, td: TaskData, mean, comps):
 MAX_EPOCH_FILTERS = 10
 
 
+def filter_epochs(epochs: int) -> list[int]:
+    """The epochs (1-based) after which ``mlx train`` draws and logs the logreg filter: every
+    ceil(epochs / MAX_EPOCH_FILTERS)-th epoch and the last, so at most MAX_EPOCH_FILTERS + 1
+    images at a fixed cadence (every epoch up to 10 epochs, every 2nd up to 20, ...)."""
+    every = -(-int(epochs) // MAX_EPOCH_FILTERS)
+    return sorted(set(range(every, int(epochs) + 1, every)) | {int(epochs)})
+
+
+def epoch_filter_figure(td: TaskData, b, epoch: int):
+    """The logreg filter ``b`` (float[d, k_out]) as it is after ``epoch`` (1-based)."""
+    names = tuple(td.class_names)
+    return pictures.filter_figure(
+        np.asarray(b).T, titles=None if td.k_out == 1 else list(names),
+        class_names=(names[0], names[1]) if td.k_out == 1 else ("others", "class"),
+        title=f"logreg filter after epoch {epoch}, task {td.task.name}")
+
+
 def draw_epoch_filters(td: TaskData, metrics) -> list:
-    """[(epoch, Figure)]: the logreg filter after each logged epoch (at most MAX_EPOCH_FILTERS,
-    evenly spaced, the last always in); empty when the run kept no per-epoch weights."""
+    """[(epoch, Figure)]: the logreg filter after each epoch of ``filter_epochs`` (the cadence
+    ``mlx train`` draws them at, live); empty when the run kept no per-epoch weights."""
     if "b" not in metrics or td.image_shape is None:
         return []
     snaps = np.asarray(metrics["b"])
-    n = len(snaps)
-    picks = sorted({int(round(i)) for i in np.linspace(0, n - 1, min(n, MAX_EPOCH_FILTERS))})
-    names = tuple(td.class_names)
-    return [(e + 1, pictures.filter_figure(
-        snaps[e].T, titles=None if td.k_out == 1 else list(names),
-        class_names=(names[0], names[1]) if td.k_out == 1 else ("others", "class"),
-        title=f"logreg filter after epoch {e + 1}, task {td.task.name}")) for e in picks]
+    return [(e, epoch_filter_figure(td, snaps[e - 1], e)) for e in filter_epochs(len(snaps))]
 
 
 def draw_run_pictures(cfg, td: TaskData, params, metrics, *, logits=None) -> dict:
@@ -116,7 +127,9 @@ def draw_run_pictures(cfg, td: TaskData, params, metrics, *, logits=None) -> dic
     if td.task.kind == "rest":
         pos = td.x_train[td.y_train == 1].astype(np.float32) / 255.0
         if len(pos) >= 10:
-            cl = pictures.cluster_styles(pos, seed=cfg.seed)
+            # the styles are a property of the data, not of a run: a fixed seed (split_seed,
+            # a data field), never the training seed, so every config of a sweep sees the same
+            cl = pictures.cluster_styles(pos, seed=cfg.split_seed)
             te = td.y_test == 1
             styles = assign_styles(td.x_test[te].astype(np.float32) / 255.0, cl.means)
             rec = pictures.style_recall(styles, pred[te] == 1, cl.k)

@@ -2,9 +2,13 @@
 
 * Atomic writes (temp file in the same folder, fsync, rename): a reader never sees half a file.
 * Params saved with flax's msgpack serialization; ``load_run(folder)`` gives them back.
+* Files get the permissions ``open()`` would give them (0666 less the umask; an existing file
+  keeps its mode), not mkstemp's 0600: other users of a shared filesystem can read results.
 * W&B: offline by default (no account needed), online when the user sets WANDB_MODE=online or
   wandb=online; an online run that cannot reach the server within a few seconds falls back to
-  offline with one warning, so a run never hangs and its results are still written.
+  offline with one warning, so a run never hangs and its results are still written. The run's
+  ``.wandb`` file is flushed every LIVE_FLUSH_S seconds, so a running (or killed) run's epochs
+  are on disk as they end. A W&B error after ``wandb.init`` is one warning, never a lost result.
 """
 from __future__ import annotations
 
@@ -20,17 +24,43 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from mlx.choices import WANDB_MODES
+
 ONLINE_TIMEOUT_S = 8.0
+LIVE_FLUSH_S = 1.0  # seconds between flushes of an offline run's .wandb file (W&B's default: 15)
 
 
 # ----------------------------------------------------------------------------- atomic files
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (/proc), else set and reset."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def _new_file_mode(path: Path) -> int:
+    """The mode ``open(path, "w")`` would leave: an existing file's own, else 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _new_file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)  # mkstemp makes 0600
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -114,50 +144,96 @@ def versions() -> dict[str, str]:
 
 # ----------------------------------------------------------------------------- W&B
 
+# the values wandb itself accepts for $WANDB_MODE; anything else (even empty) fails inside wandb.init
+_WANDB_ENV_MODES = ("online", "offline", "shared", "disabled", "dryrun", "run")
+
+
 class Tracker:
-    """One W&B run (or none when mode='disabled'), with the offline fallback built in."""
+    """One W&B run (or none when mode='disabled'), with the offline fallback built in.
+
+    ``wandb.init`` happens here, so make the Tracker before training and log each epoch as it
+    ends (``log_epoch``): the W&B step is the epoch. After init, a failing W&B call prints one
+    warning and turns further logging off; it never raises, so the caller's files are written.
+    """
 
     def __init__(self, *, mode: str, project: str, name: str, group: str | None, config: dict,
-                 run_dir: Path, tags: list[str] | None = None, quiet: bool = False):
+                 run_dir: Path, tags: list[str] | None = None, quiet: bool = False,
+                 flush_s: float = LIVE_FLUSH_S):
+        import threading
+        from mlx.errors import UsageError
         self.run = None
         self.mode = mode
+        self._lock = threading.Lock()  # log_epoch runs on the thread of JAX's host callback
+        self._failed = False
+        self._finished = False
+        if mode not in WANDB_MODES:
+            raise UsageError(f"W&B mode {mode!r} is not allowed; allowed: {', '.join(WANDB_MODES)}")
         if mode == "disabled":
             return
         os.environ.setdefault("WANDB_SILENT", "true")
         os.environ.setdefault("WANDB_CONSOLE", "off")
+        if os.environ.get("WANDB_MODE") is not None and \
+                os.environ["WANDB_MODE"].strip().lower() not in _WANDB_ENV_MODES:
+            # the mode is decided (and validated) by the caller; an empty $WANDB_MODE would
+            # otherwise fail wandb.Settings' validation even with mode= given
+            del os.environ["WANDB_MODE"]
         import wandb
         kw = dict(project=project, name=name, group=group or None, config=to_jsonable(config),
                   dir=str(run_dir), tags=tags, reinit="create_new")
+        extra = {}
+        if "x_transaction_log_flush_interval" in getattr(wandb.Settings, "model_fields", {}):
+            extra["x_transaction_log_flush_interval"] = float(flush_s)
         if mode == "online":
             try:
                 self.run = wandb.init(mode="online", settings=wandb.Settings(
-                    init_timeout=ONLINE_TIMEOUT_S, console="off", silent=True), **kw)
+                    init_timeout=ONLINE_TIMEOUT_S, console="off", silent=True, **extra), **kw)
                 return
             except Exception as e:  # no network, invalid key, server error: never hang
                 msg = " ".join(str(e).split())[:200]
                 print(f"mlx: warning: W&B online failed ({type(e).__name__}: {msg}); logging offline "
                       f"instead, upload later with `wandb sync {run_dir}/wandb`", file=sys.stderr, flush=True)
                 self.mode = "offline"
-        self.run = wandb.init(mode="offline", settings=wandb.Settings(console="off", silent=True),
+        self.run = wandb.init(mode="offline", settings=wandb.Settings(console="off", silent=True, **extra),
                               **kw)
 
+    def _call(self, fn, *args, **kw):
+        """fn(*args) unless W&B failed before; a failure is one warning and stops W&B logging."""
+        if self.run is None or self._failed:
+            return None
+        with self._lock:
+            try:
+                return fn(*args, **kw)
+            except Exception as e:
+                self._failed = True
+                msg = " ".join(str(e).split())[:200]
+                print(f"mlx: warning: W&B logging failed ({type(e).__name__}: {msg}); no more W&B "
+                      f"logging for this run, its files are still written", file=sys.stderr, flush=True)
+                return None
+
+    def log_epoch(self, epoch: int, row: dict):
+        """One epoch's metrics at W&B step ``epoch`` (also logged as the key ``epoch``)."""
+        self._call(lambda: self.run.log({k: v for k, v in row.items() if k != "epoch"} |
+                                        {"epoch": int(epoch)}, step=int(epoch)))
+
     def log_history(self, history: list[dict]):
-        if self.run is not None:
-            for row in history:
-                self.run.log({k: v for k, v in row.items() if k != "epoch"} | {"epoch": row["epoch"]},
-                             step=int(row["epoch"]))
+        for row in history:
+            self.log_epoch(int(row["epoch"]), row)
 
     def log_images(self, images: dict[str, tuple[Path, str]], step: int | None = None):
         if self.run is not None and images:
-            import wandb
-            self.run.log({f"pictures/{k}": wandb.Image(str(p), caption=c)
-                          for k, (p, c) in images.items()}, step=step)
+            def go():
+                import wandb
+                self.run.log({f"pictures/{k}": wandb.Image(str(p), caption=c)
+                              for k, (p, c) in images.items()}, step=step)
+            self._call(go)
 
     def log_plots(self, y, logits, class_names, step: int | None = None):
         """W&B's own charts: a confusion matrix, and ROC / precision-recall for binary tasks.
         y: int[n] true labels; logits: float[n, k_out] (k_out = 1: the logit of class 1)."""
-        if self.run is None:
-            return
+        if self.run is not None:
+            self._call(self._log_plots, y, logits, class_names, step)
+
+    def _log_plots(self, y, logits, class_names, step):
         import wandb
         y, logits = np.asarray(y), np.asarray(logits, np.float64)
         if logits.shape[1] == 1:
@@ -175,43 +251,61 @@ class Tracker:
         self.run.log(charts, step=step)
 
     def log(self, data: dict, step: int | None = None):
-        if self.run is not None:
-            self.run.log(data, step=step)
+        self._call(lambda: self.run.log(data, step=step))
 
     def finish(self, summary: dict, exit_code: int = 0):
-        if self.run is None:
+        """Write the summary and close the run, once; also after a failed log (the run on disk
+        then holds what was logged). Never raises."""
+        if self.run is None or self._finished:
             return
-        for k, v in to_jsonable(summary).items():
-            if isinstance(v, (int, float, str, bool)) or v is None:
-                self.run.summary[k] = v
-        self.run.finish(exit_code=exit_code)
+        self._finished = True
+        self._failed = False  # try the summary and the finish even after a failed log
+
+        def go():
+            for k, v in to_jsonable(summary).items():
+                if isinstance(v, (int, float, str, bool)) or v is None:
+                    self.run.summary[k] = v
+        self._call(go)
+        self._failed = False
+        self._call(lambda: self.run.finish(exit_code=exit_code))
 
     @property
     def run_path(self) -> str | None:
         return None if self.run is None else str(Path(self.run.dir).parent)
 
 
-def read_wandb_file(path) -> list:
+def read_wandb_file(path, *, verify: bool = True) -> list:
     """Records of an offline ``run-<id>.wandb`` file, as ``wandb_internal_pb2.Record`` messages.
 
     Format (wandb 0.31): a 7-byte header (``:W&B`` + version), then LevelDB-style blocks of
     32768 bytes; each fragment has a 7-byte head (crc32 uint32 LE, length uint16 LE, type
-    uint8: 1 full, 2 first, 3 middle, 4 last) and the payload of a serialized Record.
+    uint8: 1 full, 2 first, 3 middle, 4 last) and the payload of a serialized Record. The crc is
+    zlib's crc32 of the payload seeded with the crc32 of the type byte (as wandb's own reader
+    checked it). verify: raise ValueError on a bad header, checksum or record; a fragment cut
+    off at the end (a run still writing, or killed) is not an error and is left out.
     """
+    import zlib
     from wandb.proto import wandb_internal_pb2 as pb
     data = Path(path).read_bytes()
+    if verify and len(data) >= 4 and data[:4] != b":W&B":
+        raise ValueError(f"{path}: not a W&B transaction log (header {data[:7]!r})")
     pos, block, records, buf = 7, 32768, [], b""
     while pos + 7 <= len(data):
         left = block - (pos % block)
         if left < 7:  # block trailer padding
             pos += left
             continue
+        crc = int.from_bytes(data[pos:pos + 4], "little")
         length = int.from_bytes(data[pos + 4:pos + 6], "little")
         kind = data[pos + 6]
         payload = data[pos + 7:pos + 7 + length]
+        if len(payload) < length:  # cut off at the end
+            break
         pos += 7 + length
         if kind == 0 and length == 0:
             continue
+        if verify and zlib.crc32(payload, zlib.crc32(bytes([kind]))) != crc:
+            raise ValueError(f"{path}: bad checksum in the record at byte {pos - 7 - length}")
         if kind in (1, 2):
             buf = payload
         elif kind in (3, 4):
@@ -222,6 +316,20 @@ def read_wandb_file(path) -> list:
             records.append(rec)
             buf = b""
     return records
+
+
+def wandb_history(run_folder) -> list[dict]:
+    """The history rows logged in a run folder's offline W&B run(s), in file order:
+    ``[{"_step": n, key: value, ...}]`` (values JSON-decoded; images and charts as their dicts)."""
+    rows = []
+    for f in sorted(Path(run_folder).glob("wandb/offline-run-*/run-*.wandb")):
+        for rec in read_wandb_file(f):
+            if rec.WhichOneof("record_type") == "history":
+                row = {"_step": int(rec.history.step.num)}
+                for i in rec.history.item:
+                    row["/".join(i.nested_key) or i.key] = json.loads(i.value_json)
+                rows.append(row)
+    return rows
 
 
 def wandb_logged_keys(run_folder) -> dict[str, set]:
