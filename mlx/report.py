@@ -42,8 +42,8 @@ import math
 import os
 import re
 import stat
+import secrets
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -596,7 +596,7 @@ def write_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> Path
     summary.json, history.csv, results.csv, comparison.md or PNG pictures, when
     ``report.html`` there is a folder (or anything but a file or a link), or when the folder
     cannot be written (read-only, full). The page goes to a new temp file in the folder itself
-    (created exclusively, so an existing link is never followed), then is renamed over
+    (created with O_EXCL, so an existing file or link is never written through), then is renamed over
     ``report.html``: a link named report.html is replaced, never written through, so nothing is
     written outside the folder; on any failure the temp file is removed and an existing
     report.html is left as it was.
@@ -616,11 +616,13 @@ def write_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> Path
                          f"or remove it and run mlx report again")
     tmp = None
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{REPORT_NAME}.", suffix=".tmp", dir=root)
-        tmp = Path(tmp_name)
+        # O_EXCL: a new file or an error, never an existing file or link; 0o666 minus the umask,
+        # as any file the user writes.
+        name = f".{REPORT_NAME}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(root / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        tmp = root / name
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(page)
-        os.chmod(tmp, 0o644 & ~_umask())
         os.replace(tmp, out)
         tmp = None
     except OSError as exc:
@@ -635,9 +637,3 @@ def write_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> Path
             except OSError:
                 pass
     return out
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
