@@ -20,13 +20,20 @@ W&B semantics kept (checked against W&B's engine, github.com/wandb/sweeps, and t
   categorical (``categorical_w_probabilities`` with ``probabilities``), ``min``/``max`` ->
   ``int_uniform`` when both are integers, else ``uniform``. ``q`` defaults to 1.0 (a float, so
   quantized values are floats unless q is an integer), ``mu``/``sigma`` to 0/1, ``a``/``b`` to 1.
-* ``log_uniform`` takes natural-log exponents, ``log_uniform_values`` takes the values.
+* ``log_uniform``, ``q_log_uniform`` and ``inv_log_uniform`` (min/max as natural-log exponents)
+  are refused as W&B refuses them; their ``*_values`` forms take the values.
+* ``bayes`` and ``early_terminate`` need ``metric`` (as W&B's engine does); W&B keys that do not
+  change an offline run (``controller``, ``job``, ``image_uri``, ``description``, ``apiVersion``,
+  ``kind``, ``scheduler: {engine: wandb}``) are accepted and noted; ``method: custom``, a
+  scheduler ``source``, ``metrics`` and nested ``parameters`` are refused (one line each).
 * random draws each value as ``ppf(u)`` of its distribution (as W&B does), u from
   ``numpy.random.default_rng(seed)``; the stream is reproducible, W&B's own is not seeded.
 * ``metric.goal`` defaults to ``minimize`` when ``metric`` is given without one (W&B's default);
   without any ``metric`` the sweep maximizes ``test_accuracy``.
-* ``early_terminate: {type: hyperband, min_iter, eta=3}`` cuts at ``int(min_iter * eta**k)``;
-  ``{max_iter, s, eta=3}`` cuts at ``int(max_iter / eta**i)`` for i = 1..s (while >= 1).
+* ``early_terminate: {type: hyperband, min_iter, eta=3, strict=true}`` decides at
+  ``int(min_iter * eta**k)``; ``{max_iter, s, eta=3}`` at ``int(max_iter / eta**i)`` for
+  i = 1..s (while >= 1); ``spec.eta`` and ``spec.strict`` give them with W&B's defaults, and
+  :mod:`mlx.hyperband` makes W&B's stop decision (threshold ``sorted(values)[int(n / eta)]``).
 
 Everything is checked when the file is read, before anything trains: every key, every
 distribution and its bounds, and every candidate value of every parameter against
@@ -54,14 +61,22 @@ import yaml
 
 from mlx.config import FIELDS, make_config, parse_value
 from mlx.errors import ConfigError, UsageError
+from mlx.hyperband import DEFAULT_ETA, DEFAULT_STRICT, bands as _hyperband_bands
+from mlx.hyperband import rungs as hyperband_rungs
 
 TOP_KEYS = ("program", "method", "metric", "parameters", "name", "description", "run_cap",
-            "early_terminate", "command", "project", "entity")
+            "early_terminate", "command", "project", "entity", "controller", "job", "image_uri",
+            "apiVersion", "kind", "metrics", "scheduler")
+#: W&B schema keys that do not change an offline run: accepted (checked as W&B checks them) and
+#: ignored, with one note line.
+IGNORED_KEYS = ("description", "controller", "job", "image_uri", "apiVersion", "kind", "scheduler")
 METHODS = ("grid", "random", "bayes")
+WANDB_METHODS = METHODS + ("custom",)  # schema.json: method enum
 GOALS = ("maximize", "minimize")
 METRIC_NAMES = ("test_accuracy", "test_loss", "train_loss", "train_accuracy")
 METRIC_KEYS = ("name", "goal", "target", "impute", "impute_while_running")
 IMPUTE = ("worst", "best", "latest")
+IMPUTE_WHILE_RUNNING = ("latest", "best", "worst", "false")
 DEFAULT_METRIC = {"name": "test_accuracy", "goal": "maximize"}
 ET_TYPES = ("hyperband",)
 ET_KEYS = ("type", "min_iter", "max_iter", "s", "eta", "strict")
@@ -250,10 +265,21 @@ class SweepSpec(NamedTuple):
     early_terminate: dict | None    # {'type': 'hyperband', 'min_iter': 1, 'eta': 3} (filled)
     command: list | None            # the yaml 'command' (None: W&B's default)
     raw: dict                       # the yaml as read
+    notes: tuple = ()               # one-line notes (keys accepted and ignored, ...)
 
     @property
     def goal(self) -> str:
         return self.metric["goal"]
+
+    @property
+    def eta(self):
+        """hyperband's eta (W&B's default 3; also without early_terminate)."""
+        return (self.early_terminate or {}).get("eta", DEFAULT_ETA)
+
+    @property
+    def strict(self) -> bool:
+        """hyperband's strict (W&B's default true: judge a run by its value at the band)."""
+        return bool((self.early_terminate or {}).get("strict", DEFAULT_STRICT))
 
 
 # ---------------------------------------------------------------------- reading
@@ -282,8 +308,11 @@ def _construct_mapping(loader, node, deep=False):
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def load_sweep(path) -> SweepSpec:
-    """Read and validate a W&B sweep file. Raises UsageError (one line) naming the problem."""
+def load_sweep(path, *, note: Callable[[str], None] | None = None) -> SweepSpec:
+    """Read and validate a W&B sweep file. Raises UsageError (one line) naming the problem.
+
+    Each of ``spec.notes`` goes to ``note`` (default: ``mlx: note: ...`` on stderr).
+    """
     p = Path(path)
     if not p.exists():
         raise UsageError(f"sweep file {str(p)!r} not found")
@@ -303,9 +332,16 @@ def load_sweep(path) -> SweepSpec:
         raise UsageError(f"{p.name}: malformed YAML{where}: {what}"
                          + (f" ({ctx})" if ctx and "duplicate" not in what else "")) from None
     try:
-        return parse_sweep(d, name=p.stem)
+        spec = parse_sweep(d, name=p.stem)
     except UsageError as e:
         raise UsageError(f"{p.name}: {e}") from None
+    for n in spec.notes:
+        (note or _print_note)(f"{p.name}: {n}")
+    return spec
+
+
+def _print_note(line: str) -> None:
+    print(f"mlx: note: {line}", file=sys.stderr, flush=True)
 
 
 def _suggest(word, allowed) -> str:
@@ -314,7 +350,15 @@ def _suggest(word, allowed) -> str:
 
 
 def parse_sweep(d: dict, name: str = "sweep") -> SweepSpec:
-    """Validate a sweep dict (W&B's format) and parse its parameters."""
+    """Validate a sweep dict (W&B's format) and parse its parameters.
+
+    Refuses what W&B's schema (github.com/wandb/sweeps ``src/sweeps/config/schema.json`` and
+    ``schema_violations_from_proposed_config`` in ``config/cfg.py``) or its engine refuses
+    (bayes without ``metric``: ``bayes_search.py``; hyperband without ``metric``:
+    ``hyperband_stopping.py``), plus what cannot run here (``method: custom``, nested
+    ``parameters``, keys that are not Config fields); accepts the keys that do not change an
+    offline run and lists them in ``spec.notes``.
+    """
     if not isinstance(d, dict):
         got = "an empty file" if d is None else f"a {type(d).__name__}"
         raise UsageError(f"a sweep must be a mapping with method and parameters at the top level, "
@@ -323,25 +367,49 @@ def parse_sweep(d: dict, name: str = "sweep") -> SweepSpec:
         if k not in TOP_KEYS:
             raise UsageError(f"unknown top-level key {k!r}{_suggest(k, TOP_KEYS)}; "
                              f"allowed: {', '.join(TOP_KEYS)}")
-    for k in ("name", "description", "program", "project", "entity"):
+    for k in ("name", "description", "program", "project", "entity", "job", "image_uri",
+              "apiVersion"):
         if k in d and not isinstance(d[k], str):
             raise UsageError(f"{k} must be text, got {d[k]!r}")
+    if "kind" in d and d["kind"] != "sweep":
+        raise UsageError(f"kind must be 'sweep', got {d['kind']!r}")
+    _check_controller(d)
     method = d.get("method")
     if method is None:
         raise UsageError(f"missing method; allowed: {', '.join(METHODS)}")
-    if method not in METHODS:
+    if method not in WANDB_METHODS:
         raise UsageError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+    if "metric" in d and "metrics" in d:
+        raise UsageError("metric and metrics cannot both be set: use metric for a single objective "
+                         "(metrics is W&B's multi-objective form for method custom)")
+    if "metrics" in d and method != "custom":
+        raise UsageError(f"metrics requires method custom (got method {method}): multi-objective "
+                         f"optimization needs W&B's custom scheduler; use metric: {{name: ..., goal: ...}}")
+    _check_scheduler(d, method)
+    if method == "custom":
+        raise UsageError("method custom runs a custom scheduler on W&B's side, which an offline "
+                         "sweep cannot run; allowed here: " + ", ".join(METHODS))
+    if method == "bayes" and "metric" not in d:
+        raise UsageError("method bayes needs a metric section (W&B: 'Bayesian search requires "
+                         "\"metric\" section'), e.g. metric: {name: test_accuracy, goal: maximize}")
     metric = _parse_metric(d)
     run_cap = d.get("run_cap")
     if "run_cap" in d and not (_is_int(run_cap) and run_cap > 0):
         raise UsageError(f"run_cap must be a positive integer, got {run_cap!r}")
     et = _parse_early_terminate(d["early_terminate"]) if "early_terminate" in d else None
+    if et is not None and "metric" not in d:
+        raise UsageError("early_terminate hyperband needs a metric section (W&B: 'Hyperband "
+                         "stopping requires \"metric\" section'), e.g. metric: {name: test_loss, "
+                         "goal: minimize}")
     command = _parse_command(d["command"]) if "command" in d else None
 
     ps = d.get("parameters")
     if not isinstance(ps, dict) or not ps:
         raise UsageError("missing or empty parameters; give a mapping of Config keys, "
                          "e.g. parameters: {lr: {values: [0.01, 0.1]}}")
+    nested = [k for k in sorted(ps, key=str) if isinstance(ps[k], dict) and "parameters" in ps[k]]
+    if nested:
+        raise UsageError(_nested_message(ps, nested[0]))
     params = {}
     for pname in sorted(ps, key=str):
         if not isinstance(pname, str) or pname not in FIELDS:
@@ -349,11 +417,103 @@ def parse_sweep(d: dict, name: str = "sweep") -> SweepSpec:
                              f"allowed (Config fields): {', '.join(FIELDS)}")
         params[pname] = parse_param(pname, ps[pname], method)
     _check_candidates(params)
-    spec = SweepSpec(d.get("name") or name, method, metric, params, run_cap, et, command, d)
+    _check_boolean_flags(command, params)
+    notes = _notes(d, command)
+    spec = SweepSpec(d.get("name") or name, method, metric, params, run_cap, et, command, d,
+                     tuple(notes))
     # One joint config (the first grid point / the medians) must be valid before anything runs.
     probe = {n: (p.grid_values()[0] if method == "grid" else p.ppf(0.5)) for n, p in params.items()}
     _check_joint(probe, "the parameters combine into an invalid config")
     return spec
+
+
+def _check_controller(d: dict) -> None:
+    if "controller" not in d:
+        return
+    c = d["controller"]
+    if not isinstance(c, dict) or "type" not in c:
+        raise UsageError(f"controller must be a mapping with a type, e.g. controller: {{type: local}}, "
+                         f"got {c!r}")
+    for k in c:
+        if k != "type":
+            raise UsageError(f"unknown controller key {k!r}; allowed: type")
+    if c["type"] not in ("local", "cloud"):
+        raise UsageError(f"controller type {c['type']!r} is not allowed; allowed: local, cloud")
+
+
+SCHEDULER_KEYS = ("engine", "source", "optimizer", "search_space")
+
+
+def _check_scheduler(d: dict, method) -> None:
+    """W&B's checks of ``scheduler`` (schema.json + cfg.py); only ``{engine: wandb}`` runs here."""
+    if "scheduler" not in d:
+        return
+    sc = d["scheduler"]
+    if not isinstance(sc, dict) or "engine" not in sc:
+        raise UsageError(f"scheduler must be a mapping with an engine, e.g. scheduler: {{engine: wandb}}, "
+                         f"got {sc!r}")
+    for k in sc:
+        if k not in SCHEDULER_KEYS:
+            raise UsageError(f"unknown scheduler key {k!r}; allowed: {', '.join(SCHEDULER_KEYS)}")
+    for k in ("optimizer", "search_space"):
+        if k in sc and "source" not in sc:
+            raise UsageError(f"scheduler {k} needs scheduler source (the file that defines it)")
+    if sc["engine"] not in ("optuna", "ax", "wandb"):
+        raise UsageError(f"scheduler engine {sc['engine']!r} is not allowed; allowed: optuna, ax, wandb")
+    if sc["engine"] != "wandb":
+        raise UsageError(f"scheduler.engine {sc['engine']!r} is not supported; supported engines are: wandb")
+    if method not in METHODS:
+        raise UsageError(f"scheduler.engine wandb does not support method {method}; supported "
+                         f"methods are: {', '.join(METHODS)}")
+    if "early_terminate" in d:
+        raise UsageError("early_terminate cannot be used together with scheduler: early termination "
+                         "must be implemented by the custom scheduler itself")
+    if isinstance(d.get("controller"), dict) and d["controller"].get("type") == "local":
+        raise UsageError("controller type local cannot be used together with scheduler: use "
+                         "scheduler instead of controller")
+    if "source" in sc:
+        raise UsageError(f"scheduler source {sc['source']!r}: a custom scheduler runs on W&B's side, "
+                         f"which an offline sweep cannot run; remove source/optimizer/search_space")
+
+
+def _flat_leaves(ps: dict, out: dict) -> dict:
+    for k, v in ps.items():
+        if isinstance(v, dict) and isinstance(v.get("parameters"), dict):
+            _flat_leaves(v["parameters"], out)
+        else:
+            out[k] = v
+    return out
+
+
+def _nested_message(ps: dict, first: str) -> str:
+    flat = _flat_leaves(ps, {})
+    shown = json.dumps(flat, default=str).replace('"', "")
+    return (f"parameter {first}: nested parameters are not supported (Config is flat and W&B would "
+            f"pass {first} as one dict-valued argument); write the leaves at the top level: "
+            f"parameters: {shown}")
+
+
+def _check_boolean_flags(command, params: dict) -> None:
+    """``${args_no_boolean_flags}`` drops a false flag: a key whose default is true stays true."""
+    if not command or "${args_no_boolean_flags}" not in [str(c) for c in command]:
+        return
+    for n, p in params.items():
+        if FIELDS[n].default is True and any(v is False for v in p.probes()):
+            raise UsageError(f"parameter {n}: ${{args_no_boolean_flags}} leaves out false flags, so "
+                             f"{n}=false cannot reach mlx train (its default is true); use ${{args}} "
+                             f"or ${{args_no_hyphens}} in command")
+
+
+def _notes(d: dict, command) -> list[str]:
+    notes = []
+    ignored = [k for k in IGNORED_KEYS if k in d]
+    if ignored:
+        notes.append(f"accepted and ignored here (no effect on an offline run): {', '.join(ignored)}")
+    cmd = [str(c) for c in (command or DEFAULT_COMMAND)]
+    if "${program}" in cmd and not d.get("program"):
+        notes.append("the command uses ${program} but the file has no program: key, so `wandb agent` "
+                     "has nothing to run; add program: mlx/__main__.py (or a command without ${program})")
+    return notes
 
 
 def _parse_metric(d: dict) -> dict:
@@ -373,6 +533,9 @@ def _parse_metric(d: dict) -> dict:
         raise UsageError(f"metric goal {goal!r} is not allowed; allowed: {', '.join(GOALS)}")
     if "impute" in m and m["impute"] not in IMPUTE:
         raise UsageError(f"metric impute {m['impute']!r} is not allowed; allowed: {', '.join(IMPUTE)}")
+    if "impute_while_running" in m and m["impute_while_running"] not in IMPUTE_WHILE_RUNNING:
+        raise UsageError(f"metric impute_while_running {m['impute_while_running']!r} is not allowed; "
+                         f"allowed: {', '.join(IMPUTE_WHILE_RUNNING)}")
     if "target" in m and not _is_num(m["target"]):
         raise UsageError(f"metric target must be a number, got {m['target']!r}")
     return {**m, "goal": goal}
@@ -398,11 +561,21 @@ def _parse_early_terminate(et) -> dict:
     if "min_iter" not in et and not ("max_iter" in et and "s" in et):
         raise UsageError("early_terminate hyperband needs min_iter (with optional eta), "
                          "or max_iter and s")
-    return {"eta": 3, "strict": True, **et}
+    if "max_iter" in et and "s" not in et:  # W&B's engine takes max_iter first and reads s
+        raise UsageError("early_terminate max_iter needs s (W&B's engine uses max_iter and s "
+                         "before min_iter); give max_iter and s, or min_iter alone")
+    et = {"eta": DEFAULT_ETA, "strict": DEFAULT_STRICT, **et}
+    if not _hyperband_bands(et, limit=1):
+        raise UsageError(f"early_terminate: max_iter {et['max_iter']} / eta {et['eta']} is below 1, "
+                         f"so there are no bands (W&B: 'Bands must be an array of length at least "
+                         f"1. Try increasing s, decreasing eta, or increasing min_iter.')")
+    return et
 
 
-def _parse_command(cmd) -> list:
-    if not isinstance(cmd, list) or not cmd:
+def _parse_command(cmd) -> list | None:
+    if isinstance(cmd, list) and not cmd:
+        return None  # W&B's agent runs its default command for an empty one
+    if not isinstance(cmd, list):
         raise UsageError(f"command must be a non-empty list, e.g. [\"${{env}}\", \"${{interpreter}}\", "
                          f"\"-m\", \"mlx\", \"train\", \"${{args_no_hyphens}}\"], got {cmd!r}")
     for c in cmd:
@@ -438,7 +611,7 @@ def parse_param(name: str, spec, method: str = "random") -> Param:
         raise UsageError(f"parameter {name}: spec must be a mapping like {{values: [...]}} or "
                          f"{{value: ...}}, got {spec!r}")
     if "parameters" in spec:
-        raise UsageError(f"parameter {name}: nested parameters are not supported (Config is flat)")
+        raise UsageError(_nested_message({name: spec}, name))
     dist = spec.get("distribution")
     if dist is None:
         if "value" in spec and "values" in spec:
@@ -453,9 +626,13 @@ def parse_param(name: str, spec, method: str = "random") -> Param:
         else:
             raise UsageError(f"parameter {name}: needs value, values, or a distribution with its "
                              f"bounds, e.g. {{values: [...]}} or {{distribution: uniform, min: 0, max: 1}}")
-    if dist not in DISTRIBUTIONS:
-        raise UsageError(f"parameter {name}: unknown distribution {dist!r}{_suggest(dist, DISTRIBUTIONS)}; "
-                         f"allowed: {', '.join(DISTRIBUTIONS)}")
+    if dist in _EXP_BOUNDS:  # W&B: PARAM_DEPRECATION_MAP in src/sweeps/params.py
+        raise UsageError(f"parameter {name} uses {dist}, where min/max specify base-e exponents. "
+                         f"Use {dist}_values to specify limit values (W&B refuses {dist})")
+    if dist not in DISTRIBUTIONS or dist in _EXP_BOUNDS:
+        allowed = [k for k in DISTRIBUTIONS if k not in _EXP_BOUNDS]
+        raise UsageError(f"parameter {name}: unknown distribution {dist!r}{_suggest(dist, allowed)}; "
+                         f"allowed: {', '.join(allowed)}")
     required, optional = DISTRIBUTIONS[dist]
     allowed = ("distribution",) + required + tuple(optional)
     for k in spec:
@@ -748,30 +925,8 @@ class Proposer:
 # ---------------------------------------------------------------------- hyperband
 
 
-def hyperband_rungs(spec: SweepSpec, max_epochs: int) -> list[int]:
-    """Epochs (< max_epochs, ascending) after which successive halving cuts; [] if none.
-
-    W&B's bands: ``min_iter`` (+ ``eta``, default 3) -> int(min_iter * eta**k), k = 0, 1, ...;
-    ``max_iter`` and ``s`` -> int(max_iter / eta**i) for i = 1..s while >= 1.
-    """
-    et = spec.early_terminate
-    if not et:
-        return []
-    eta = et.get("eta", 3)
-    bands = []
-    if "max_iter" in et and "s" in et:
-        band = float(et["max_iter"])
-        for _ in range(et["s"]):
-            band /= eta
-            if band < 1:
-                break
-            bands.append(int(band))
-    else:
-        band = float(et["min_iter"])
-        while int(band) < max_epochs:
-            bands.append(int(band))
-            band *= eta
-    return sorted({b for b in bands if 1 <= b < max_epochs})
+# :func:`hyperband_rungs` is :func:`mlx.hyperband.rungs` (imported above): W&B's bands below the
+# longest budget; :func:`mlx.hyperband.stop_lanes` makes W&B's stop decision at each of them.
 
 
 # ---------------------------------------------------------------------- command

@@ -15,6 +15,7 @@ from mlx.sweep_spec import (Proposer, SweepSpec, command_args, expand_command, g
                             hyperband_rungs, load_sweep, parse_sweep)
 
 ROOT = Path(__file__).resolve().parents[1]
+MAX = {"name": "test_accuracy", "goal": "maximize"}
 
 
 def spec(parameters, **top):
@@ -213,7 +214,7 @@ def test_random_respects_run_cap_and_count_and_seed():
     assert "random needs run_cap or --count" in usage_error(generate, nocap)
     assert len(generate(nocap, count=5)) == 5
     assert "--count" in usage_error(generate, nocap, count=0)
-    assert "Proposer" in usage_error(generate, spec(RANDOM, method="bayes", run_cap=4))
+    assert "Proposer" in usage_error(generate, spec(RANDOM, method="bayes", run_cap=4, metric=MAX))
 
 
 def test_random_proposer_is_generate_in_rounds():
@@ -277,7 +278,7 @@ def test_bayes_proposer_run_cap_and_exotic_distributions():
               "weight_decay": {"distribution": "beta", "a": 2, "b": 50},
               "seed": {"distribution": "q_uniform", "min": 0, "max": 100, "q": 1},
               "model": {"values": ["logreg", "mlp"], "probabilities": [0.25, 0.75]}},
-             method="bayes", run_cap=5)
+             method="bayes", run_cap=5, metric=MAX)
     p = Proposer(s, seed=0)
     cs = p.ask(3)
     p.tell(cs, [0.1, 0.2, None])
@@ -302,7 +303,7 @@ def test_bayes_proposer_run_cap_and_exotic_distributions():
     ({"type": "hyperband", "max_iter": 20, "s": 2, "eta": 2}, 20, [5, 10]),
 ])
 def test_hyperband_rungs(et, max_epochs, rungs):
-    s = spec({"lr": {"value": 0.1}}, early_terminate=et)
+    s = spec({"lr": {"value": 0.1}}, early_terminate=et, metric=MAX)
     assert s.early_terminate["type"] == "hyperband"
     assert hyperband_rungs(s, max_epochs) == rungs
 
@@ -362,3 +363,82 @@ def test_sweep_yaml_command_runs(tmp_path):
     summaries = list(tmp_path.glob("*/summary.json"))
     assert len(summaries) == 1, list(tmp_path.iterdir())
     assert json.loads((summaries[0].parent / "config.json").read_text())["lr"] == cfg["lr"]
+
+
+# ---------------------------------------------------------------------- parity with W&B's schema
+
+LR = {"lr": {"value": 0.1}}
+
+
+@pytest.mark.parametrize("d,words", [
+    # W&B refuses the exponent forms (src/sweeps/params.py PARAM_DEPRECATION_MAP)
+    ({"method": "random", "parameters": {"lr": {"distribution": "log_uniform", "min": -9, "max": 0}}},
+     ["lr uses log_uniform", "base-e exponents", "Use log_uniform_values"]),
+    ({"method": "random", "parameters": {"lr": {"distribution": "q_log_uniform", "min": -9, "max": 0}}},
+     ["lr uses q_log_uniform", "q_log_uniform_values"]),
+    ({"method": "random", "parameters": {"lr": {"distribution": "inv_log_uniform", "min": 0, "max": 9}}},
+     ["lr uses inv_log_uniform", "inv_log_uniform_values"]),
+    # W&B's engine: bayes_search.py and hyperband_stopping.py need metric
+    ({"method": "bayes", "parameters": LR}, ["method bayes needs a metric", "Bayesian search requires"]),
+    ({"method": "grid", "parameters": LR, "early_terminate": {"type": "hyperband", "min_iter": 1}},
+     ["hyperband needs a metric", "Hyperband stopping requires"]),
+    # schema.json / cfg.py
+    ({"method": "grid", "parameters": LR, "metrics": [{"name": "test_loss"}, {"name": "train_loss"}]},
+     ["metrics requires method custom"]),
+    ({"method": "grid", "parameters": LR, "metric": {"name": "test_loss"}, "metrics": []},
+     ["metric and metrics cannot both be set"]),
+    ({"method": "grid", "parameters": LR, "scheduler": {"engine": "optuna"}},
+     ["scheduler.engine 'optuna' is not supported"]),
+    ({"method": "grid", "parameters": LR, "scheduler": {"engine": "wandb"}, "metric": {"name": "test_loss"},
+      "early_terminate": {"type": "hyperband", "min_iter": 1}}, ["early_terminate cannot be used together"]),
+    ({"method": "grid", "parameters": LR, "controller": {"type": "remote"}},
+     ["controller type 'remote'", "local, cloud"]),
+    ({"method": "grid", "parameters": LR, "controller": "local"}, ["controller must be a mapping"]),
+    ({"method": "grid", "parameters": LR, "kind": "job"}, ["kind must be 'sweep'"]),
+    ({"method": "grid", "parameters": LR, "job": 3}, ["job must be text"]),
+    ({"method": "grid", "parameters": LR, "metric": {"name": "test_loss", "impute_while_running": "no"}},
+     ["impute_while_running 'no'", "latest, best, worst, false"]),
+    ({"method": "grid", "parameters": LR, "metric": {"name": "test_loss"},
+      "early_terminate": {"type": "hyperband", "max_iter": 2, "s": 1}}, ["no bands", "Bands must be"]),
+    ({"method": "grid", "parameters": LR, "metric": {"name": "test_loss"},
+      "early_terminate": {"type": "hyperband", "max_iter": 9, "min_iter": 1}}, ["max_iter needs s"]),
+    # cannot run offline (W&B runs it on its side)
+    ({"method": "custom", "parameters": LR}, ["method custom", "allowed here: grid, random, bayes"]),
+    ({"method": "grid", "parameters": LR, "scheduler": {"engine": "wandb", "source": "s.py"}},
+     ["scheduler source", "offline"]),
+    # nested parameters: refused with the flat form
+    ({"method": "grid", "parameters": {"train": {"parameters": {"lr": {"values": [0.1, 0.01]},
+                                                              "epochs": {"value": 2}}}}},
+     ["parameter train: nested parameters", "parameters: {lr: {values: [0.1, 0.01]}, epochs: {value: 2}}"]),
+])
+def test_refused_like_wandb(d, words):
+    msg = usage_error(parse_sweep, d)
+    for w in words:
+        assert w in msg, (w, msg)
+
+
+def test_accepted_like_wandb_with_one_note(tmp_path):
+    d = {"method": "grid", "parameters": LR, "controller": {"type": "cloud"}, "job": "me/p/job:v1",
+         "image_uri": "docker.io/me/img", "description": "d", "apiVersion": "v1", "kind": "sweep",
+         "scheduler": {"engine": "wandb"}, "program": "mlx/__main__.py"}
+    s = parse_sweep(d)
+    assert s.notes == ("accepted and ignored here (no effect on an offline run): description, "
+                       "controller, job, image_uri, apiVersion, kind, scheduler",)
+    assert generate(s) == [{"lr": 0.1}]
+    p = tmp_path / "s.yaml"
+    p.write_text(json.dumps(d))
+    seen = []
+    load_sweep(p, note=seen.append)
+    assert seen == ["s.yaml: " + s.notes[0]]
+    r = subprocess.run([sys.executable, "-c", f"from mlx.sweep_spec import load_sweep; load_sweep({str(p)!r})"],
+                       capture_output=True, text=True, check=True)
+    assert r.stderr.strip() == "mlx: note: s.yaml: " + s.notes[0]
+    assert parse_sweep({"method": "grid", "parameters": LR, "program": "mlx"}).notes == ()
+    # W&B's agent runs its default command for an empty command list
+    assert parse_sweep({"method": "grid", "parameters": LR, "command": []}).command is None
+    assert "no program" in parse_sweep({"method": "grid", "parameters": LR}).notes[0]
+    # grid and random without metric: the local default; hyperband/bayes with metric: fine
+    et = parse_sweep({"method": "bayes", "parameters": {"lr": {"min": 0.01, "max": 0.1}},
+                      "metric": {"name": "test_loss"},
+                      "early_terminate": {"type": "hyperband", "min_iter": 1, "strict": False}})
+    assert (et.eta, et.strict, et.goal) == (3, False, "minimize")
