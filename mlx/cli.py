@@ -179,17 +179,24 @@ class _Interrupt:
     Python raises KeyboardInterrupt wherever the main thread happens to be when the signal is
     handled; inside a garbage-collector callback, a ``__del__`` or a weakref callback (JAX
     registers some) it is only printed as ``Exception ignored ... KeyboardInterrupt`` and the
-    program goes on. So: the SIGINT handler records the interruption before raising; an
-    interruption that reaches ``sys.unraisablehook`` (the swallowed ones) is raised again in the
-    main thread at its next bytecode (``_thread.interrupt_main``) instead of being printed; a
-    command that still returns normally after an interruption ends with 130 too; and once the
-    command is over (interpreter shutdown, W&B's exit hooks) a Ctrl-C exits at once.
+    program goes on. So: the SIGINT handler records the interruption before raising; one that
+    reaches ``sys.unraisablehook`` (a swallowed one) is not printed but raised again in the main
+    thread a moment later, from a helper thread (``_thread.interrupt_main``), once the main thread
+    has left the callback (and again, if it lands in one again); a command that still returns
+    normally after an interruption ends with 130 too. The process then ends with exactly 130
+    (atexit hooks run, then ``os._exit``): a KeyboardInterrupt that went through C code can make
+    Python kill itself with SIGINT at exit (status -2), which ``wandb agent`` counts as success.
+    Once the command is over, a Ctrl-C exits at once.
     """
+
+    RETRY_S = 0.005  # when a swallowed interruption is raised again (not a timeout)
 
     def __init__(self):
         self.hit = False
         self.reported = False
-        self.over = False
+        self.over = False       # interpreter shutdown: atexit hooks are running
+        self.finishing = False  # the command has returned
+        self.in_hook = False
         self._prev_hook = None
 
     def install(self) -> None:
@@ -201,19 +208,35 @@ class _Interrupt:
 
     def handler(self, signum, frame):
         self.hit = True
-        if self.over:
-            self.report()
-            os._exit(130)
+        if self.over or self.finishing:
+            self.exit()
+        if self.in_hook:  # raising here would be swallowed again
+            self._again()
+            return
         raise KeyboardInterrupt
 
     def unraisable(self, u):
         if u.exc_type is not None and issubclass(u.exc_type, KeyboardInterrupt):
-            self.hit = True
-            if not self.over:
-                import _thread
-                _thread.interrupt_main(signal.SIGINT)  # raised again where it cannot be ignored
+            self.in_hook = True
+            try:
+                self.hit = True
+                if not self.over:
+                    self._again()
+            finally:
+                self.in_hook = False
             return
         (self._prev_hook or sys.__unraisablehook__)(u)
+
+    def _again(self) -> None:
+        import threading
+
+        def fire():
+            if not self.over:
+                import _thread
+                _thread.interrupt_main(signal.SIGINT)
+        t = threading.Timer(self.RETRY_S, fire)
+        t.daemon = True
+        t.start()
 
     def report(self) -> int:
         if not self.reported:
@@ -223,6 +246,23 @@ class _Interrupt:
             except (OSError, ValueError):
                 pass
         return 130
+
+    def exit(self) -> None:
+        """Exit now with 130 (after atexit hooks, e.g. W&B's, unless this is one of them)."""
+        was_over, self.over = self.over, True
+        self.report()
+        if not was_over:
+            import atexit
+            try:
+                atexit._run_exitfuncs()
+            except BaseException:  # an exit hook failed or was interrupted: still exit
+                pass
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        os._exit(130)
 
 
 _INTERRUPT = _Interrupt()
@@ -257,20 +297,20 @@ def entry(argv: list[str] | None = None) -> None:  # console_scripts entry point
     """``mlx ...``: main() with Ctrl-C made to stick (exit 130, ``mlx: interrupted``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     _INTERRUPT.install()
+    code = 130
     try:
         try:
             code = main(argv)
-            sys.stdout.flush()
-        except KeyboardInterrupt:  # one raised again after the command returned
-            code = _INTERRUPT.report()
-        _INTERRUPT.over = True
-        if _INTERRUPT.hit:
-            code = _INTERRUPT.report()
-    except KeyboardInterrupt:  # between the two lines above
-        _INTERRUPT.over = True
-        code = _INTERRUPT.report()
+        finally:
+            _INTERRUPT.finishing = True  # from here on a Ctrl-C exits at once
+        sys.stdout.flush()
+    except KeyboardInterrupt:  # one raised again after the command returned
+        _INTERRUPT.hit = True
     except BrokenPipeError:  # `mlx --help | head`: the reader left; not an error of ours
         _INTERRUPT.over = True
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 0
+    if _INTERRUPT.hit:
+        _INTERRUPT.exit()  # mlx: interrupted, exit status 130
+    _INTERRUPT.over = True
     sys.exit(code)

@@ -164,3 +164,81 @@ def test_default_command_with_a_script(monkeypatch, tmp_path):
                                 sweep_config(tmp_path / "runs", program="experiments/train.py"),
                                 cwd=tmp_path)
     assert argv[2] == "experiments/train.py"
+
+
+# ---------------------------------------------------------------------- Ctrl-C
+
+# `wandb agent` passes Ctrl-C on to its run (forward_signals) and a user presses it in
+# `mlx train`: either way the run must stop, say so and exit 130, wherever the signal lands (JAX's
+# garbage-collector callbacks used to swallow it now and then: "Exception ignored ...").
+MOMENTS = ["config.json", "history.csv", "filter_epochs", "wandb"]
+
+
+def _interrupt_at(tmp_path, i, marker, delay):
+    import signal
+    import time
+    out = tmp_path / f"ctrl-c-{i}"
+    log_out, log_err = open(tmp_path / f"{i}.out", "w"), open(tmp_path / f"{i}.err", "w")
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlx", "train", "data=sample", "epochs=4", f"out={out}", "name=r"],
+        cwd=ROOT, env=env, stdout=log_out, stderr=log_err,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not inherited ignored
+    try:
+        deadline = time.monotonic() + 240  # a guard against hanging, not a timing assertion
+        while not (out / "r" / marker).exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(delay)
+        alive = proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log_out.close()
+        log_err.close()
+    return alive, rc, (tmp_path / f"{i}.err").read_text()
+
+
+def test_ctrl_c_always_stops_with_130(tmp_path):
+    import random
+    seed = int.from_bytes(os.urandom(4), "little")
+    rng = random.Random(seed)
+    for i, marker in enumerate(MOMENTS + [rng.choice(MOMENTS)]):
+        delay = rng.uniform(0, 0.25)
+        alive, rc, err = _interrupt_at(tmp_path, i, marker, delay)
+        where = f"seed {seed}, try {i}: SIGINT {delay:.3f}s after {marker} appeared"
+        assert alive, f"{where}: the run had already ended; {err[-2000:]}"
+        assert rc == 130, f"{where}: exit {rc}; {err[-3000:]}"
+        assert err.strip().endswith("mlx: interrupted"), (where, err[-3000:])
+        assert "Traceback" not in err and "Exception ignored" not in err, (where, err[-3000:])
+
+
+SWALLOWED = '''
+import gc, sys, time
+import mlx.cli as cli
+
+def spin(argv):
+    fired = []
+    def callback(phase, info):  # as a JAX GC callback would meet Ctrl-C
+        if not fired:
+            fired.append(1)
+            raise KeyboardInterrupt
+    gc.callbacks.append(callback)
+    gc.collect()  # the interruption is swallowed here ("Exception ignored ...")
+    print("swallowed", flush=True)
+    for _ in range(5000):  # the command goes on, about 5 s, unless the interruption sticks
+        time.sleep(0.001)
+    print("finished", flush=True)
+    return 0
+
+cli.COMMANDS["spin"] = spin
+cli.entry(["spin"])
+'''
+
+
+def test_ctrl_c_swallowed_by_a_gc_callback_still_stops():
+    r = subprocess.run([sys.executable, "-c", SWALLOWED], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 130, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout.split() == ["swallowed"] and r.stderr.strip() == "mlx: interrupted", (r.stdout, r.stderr)
