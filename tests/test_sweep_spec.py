@@ -442,3 +442,9 @@ def test_accepted_like_wandb_with_one_note(tmp_path):
                       "metric": {"name": "test_loss"},
                       "early_terminate": {"type": "hyperband", "min_iter": 1, "strict": False}})
     assert (et.eta, et.strict, et.goal) == (3, False, "minimize")
+
+
+def test_example_hyperband_sweep_file():
+    s = load_sweep(ROOT / "experiments" / "sweeps" / "logreg_hyperband.yaml")
+    assert len(generate(s)) == 9 and hyperband_rungs(s, 9) == [1, 3]
+    assert (s.eta, s.strict, s.goal, s.command, s.notes) == (3, True, "minimize", None, ())
