@@ -14,6 +14,11 @@ PARAM_COLS = ("model", "task", "lr", "epochs", "seed", "weight_decay", "optimize
               "batch_size", "hidden", "activation", "precision", "data")
 
 
+def warn(message: str) -> None:
+    import sys
+    print(f"mlx: warning: {message}", file=sys.stderr, flush=True)
+
+
 def results_table(rows: list[dict], spec) -> tuple[list[dict], list[str]]:
     """One flat row per config, sorted by index, with per-budget metrics test_accuracy@e."""
     budgets = sorted({int(r["budget"]) for r in rows})
@@ -105,18 +110,22 @@ def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, w
     track.atomic_write_csv(folder / "comparison.csv", by_epochs)
     track.atomic_write_json(folder / "best_runs.json", [r["name"] for r in best])
     captions = {}
-    try:
-        from mlx import pictures
-        fig = pictures.comparison_figure([{k: r[k] for k in ("model", "task", "lr", "epochs", "seed",
-                                                             "test_accuracy", "diverged")} for r in rows])
-        save_figure(fig, folder / "comparison.png")
-        captions["comparison.png"] = pictures.CAPTIONS.get("comparison", "test accuracy vs learning rate")
-        entries = best_filter_entries(best_params)
-        if entries:
-            save_figure(pictures.best_filters_figure(entries), folder / "best_filters.png")
-            captions["best_filters.png"] = pictures.CAPTIONS.get("best_filters", "filters of the best configs")
-    finally:
-        track.atomic_write_json(folder / "pictures.json", captions)
+    from mlx import pictures
+    figures = [("comparison.png", "comparison", "test accuracy vs learning rate",
+                lambda: pictures.comparison_figure([{k: r[k] for k in ("model", "task", "lr", "epochs", "seed",
+                                                                        "test_accuracy", "diverged")} for r in rows])),
+               ("best_filters.png", "best_filters", "filters of the best configs",
+                lambda: pictures.best_filters_figure(best_filter_entries(best_params))
+                if best_filter_entries(best_params) else None)]
+    for fname, key, default, draw in figures:
+        try:  # a figure that cannot be drawn is one warning, never a lost sweep.json
+            fig = draw()
+            if fig is not None:
+                save_figure(fig, folder / fname)
+                captions[fname] = pictures.CAPTIONS.get(key, default)
+        except Exception as e:
+            warn(f"{fname} not drawn ({type(e).__name__}: {' '.join(str(e).split())[:200]})")
+    track.atomic_write_json(folder / "pictures.json", captions)
     n = len(rows)
     saved = stats["lane_epochs_full"] - stats["lane_epochs"]
     summary = {
@@ -144,6 +153,9 @@ def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, w
         kept = {None: "unknown (verify_hyperband=true checks it)", True: "yes", False: "no"}[
             stats["hyperband_best_kept"]]
         say(f"hyperband: saved {saved} of {stats['lane_epochs_full']} config-epochs; best config kept: {kept}")
+    if wandb_errors:
+        warn(f"{len(wandb_errors)} W&B run(s) failed, first: {wandb_errors[0][:300]} "
+            f"(all in sweep.json); the sweep's files are complete")
     say(f"results: {folder / 'results.csv'}")
     return summary
 
@@ -216,4 +228,4 @@ def log_summary_run(folder: Path, rows: list[dict], spec, sw, say) -> None:
         t.log_images(pics)
         t.finish({"configs": len(rows), "diverged": int(sum(bool(r["diverged"]) for r in rows))})
     except Exception as e:  # W&B trouble must never lose the sweep's files
-        say(f"mlx: warning: the W&B summary run failed ({type(e).__name__}: {' '.join(str(e).split())[:200]})")
+        warn(f"the W&B summary run failed ({type(e).__name__}: {' '.join(str(e).split())[:200]})")

@@ -235,13 +235,13 @@ def sweep_folder(folder: Path, spec, identity: str, primary: bool):
                          f"(then this command resumes it) or use another name= or out=") from None
     try:
         spec_file = folder / "sweep_spec.json"
+        old = None
         if spec_file.exists():
             with contextlib.suppress(ValueError, OSError):
                 old = track.read_json(spec_file)
-                if isinstance(old, dict) and old.get("identity") not in (None, identity):
-                    raise UsageError(f"{folder} holds another sweep (a different sweep file or options, "
-                                     f"sweep {old.get('name')!r}); use another name= or out=, or remove "
-                                     f"that folder")
+        if isinstance(old, dict) and old.get("identity") not in (None, identity):
+            raise UsageError(f"{folder} holds another sweep (a different sweep file or options, "
+                             f"sweep {old.get('name')!r}); use another name= or out=, or remove that folder")
         track.atomic_write_json(spec_file, {"name": spec.name, "identity": identity, "spec": spec.raw})
         yield
     finally:
@@ -447,6 +447,7 @@ class Sweep:
             ids = [config_id(cfgs[ci]) for ci, _, _ in g.members]
             if all(i in self.done for i in ids):
                 rows += [self.done[i] for i in ids]
+                self.relog(cfgs, offset, g.members)
                 continue
             rows += self.train_group(cfgs, offset, g, gi, len(groups))
         return rows
@@ -470,7 +471,7 @@ class Sweep:
             members = [(ci, li, e) for ci, li, e in g.members if li in lanes]
             if all(config_id(cfgs[ci]) in self.done for ci, _, _ in members):
                 rows += [self.done[config_id(cfgs[ci])] for ci, _, _ in members]
-                self.relog(cfgs, offset, members, td)
+                self.relog(cfgs, offset, members)
                 continue
             res = runner.train(ch, g.lanes, bands=bands, stop_fn=stop_fn, metric=self.metric)
             self.stats["chunks"] += 1
@@ -499,7 +500,8 @@ class Sweep:
                 "trajectory": "shared" if g.shared else "separate", **r, "hidden": list(c.hidden)}
 
     def finish_chunk(self, cfgs, offset, g, gi, ch, res, td) -> list[dict]:
-        finished = [self.row_of(cfgs, offset, g, gi, r) for r in lane_rows(g, ch, res, td.num_classes)]
+        finished = [self.row_of(cfgs, offset, g, gi, r) | {"data_source": td.source}
+                    for r in lane_rows(g, ch, res, td.num_classes)]
         if self.primary:
             append_rows(self.jsonl, finished)   # the durable record first
             pos = {li: j for j, li in enumerate(ch.lanes)}
@@ -522,11 +524,12 @@ class Sweep:
         if self.policy == "all":
             self.writer.submit(rf, cfg | {"data_source": source}, hist, summary)
 
-    def relog(self, cfgs, offset, members, td):
-        """A chunk finished earlier: its run folders and W&B runs, if a kill cut them."""
+    def relog(self, cfgs, offset, members):
+        """Configs finished earlier: their run folders and W&B runs, where a kill cut them."""
         if self.primary:
             for ci, _, _ in members:
-                self.write_views(self.done[config_id(cfgs[ci])], td)
+                row = self.done[config_id(cfgs[ci])]
+                self.write_views(row, row.get("data_source", ""))
 
     def keep_best(self, row, params_fn, epochs):
         """Params of the best lane per model x task (for the filter pictures), by best_key."""

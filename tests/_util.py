@@ -29,7 +29,7 @@ def sample():
 
 def run_cli(*args, cwd=None, env=None, timeout=240):
     """Run ``python -m mlx ARGS`` in a subprocess; returns CompletedProcess (text)."""
-    e = dict(os.environ, WANDB_MODE="offline", WANDB_SILENT="true", **(env or {}))
+    e = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env or {})}
     return subprocess.run([sys.executable, "-m", "mlx", *map(str, args)], cwd=cwd or ROOT,
                           env=e, capture_output=True, text=True, timeout=timeout)
 
