@@ -302,6 +302,8 @@ class ChunkRunner:
                 stop = np.asarray(stop_fn(out[metric][live, :b], b), bool)
                 stopped[live[stop]] = b
                 alive[live[stop]] = False
+                if not alive.any():
+                    break
                 pick, src, real = relayout(src, real, alive, self.n_dev)
                 host = to_host(state)
                 take = lambda a: np.asarray(a)[pick]  # noqa: E731

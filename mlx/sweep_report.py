@@ -38,6 +38,16 @@ def results_table(rows: list[dict], spec) -> tuple[list[dict], list[str]]:
     return out, cols
 
 
+def history_table(rows: list[dict]) -> list[dict]:
+    """Every config's per-epoch metrics in one table (index, name, epoch, metrics...)."""
+    out = []
+    for r in sorted(rows, key=lambda r: r["index"]):
+        h = r["history"]
+        out += [{"index": r["index"], "name": r["name"], "epoch": e + 1, **{k: h[k][e] for k in METRIC_KEYS}}
+                for e in range(len(h["train_loss"]))]
+    return out
+
+
 def _mean_std(v):
     v = np.asarray(v, float)
     return (float(v.mean()), float(v.std())) if len(v) else (math.nan, math.nan)
@@ -104,6 +114,7 @@ def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, w
     goal = spec.metric.get("goal", "maximize")
     table, cols = results_table(rows, spec)
     track.atomic_write_csv(folder / "results.csv", table, cols)
+    track.atomic_write_csv(folder / "history.csv", history_table(rows), ["index", "name", "epoch", *METRIC_KEYS])
     best, by_epochs = comparison(rows, metric, goal)
     md = markdown_tables(best, by_epochs, metric)
     track.atomic_write_bytes(folder / "comparison.md", md.encode())

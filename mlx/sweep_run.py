@@ -57,7 +57,9 @@ SWEEP_KEYS = {"chunk": "configs per compiled batch (0: automatic from device mem
               "wandb_runs": "all (a W&B run per config) | best (the best config per model x task x "
                             "epochs, plus the summary run's table of every config) | none | auto "
                             f"(default: all up to {AUTO_ALL_UP_TO} configs, else best)",
-              "max_configs": "refuse sweeps larger than this before training (default 100000)"}
+              "max_configs": "refuse sweeps larger than this before training (default 100000)",
+              "run_folders": "auto (a runs/<run>/ folder for each config that gets a W&B run: it holds that "
+                             "run) | true (one for every config) | false; history.csv holds every history"}
 WANDB_THREADS = 4
 
 
@@ -96,7 +98,7 @@ def parse_sweep_argv(argv: list[str]):
         raise UsageError("usage: mlx sweep SWEEP.yaml [count=N] [chunk=N] [key=value ...]")
     path, rest = argv[0], split_overrides(argv[1:])
     opts = {"chunk": 0, "count": 0, "sweep_seed": 0, "round": 16, "verify_hyperband": False,
-            "wandb_runs": "auto", "max_configs": 100_000,
+            "wandb_runs": "auto", "max_configs": 100_000, "run_folders": "auto",
             "coordinator": os.environ.get("MLX_COORDINATOR", ""),
             "num_processes": _int_env("MLX_NUM_PROCESSES"), "process_id": _int_env("MLX_PROCESS_ID")}
     fixed = {}
@@ -106,9 +108,10 @@ def parse_sweep_argv(argv: list[str]):
                 opts[k] = parse_value("download", v)  # a boolean parse
             elif k == "coordinator":
                 opts[k] = v
-            elif k == "wandb_runs":
-                if v not in WANDB_RUNS:
-                    raise UsageError(f"wandb_runs={v!r} is not allowed; allowed: {', '.join(WANDB_RUNS)}")
+            elif k in ("wandb_runs", "run_folders"):
+                allowed = WANDB_RUNS if k == "wandb_runs" else ("auto", "true", "false")
+                if v not in allowed:
+                    raise UsageError(f"{k}={v!r} is not allowed; allowed: {', '.join(allowed)}")
                 opts[k] = v
             else:
                 try:
@@ -514,6 +517,11 @@ class Sweep:
         return finished
 
     def write_views(self, row: dict, td_or_source):
+        """The config's run folder (config.json, history.csv, summary.json) and W&B run, where
+        this sweep has them (run_folders=, wandb_runs=)."""
+        folders = self.opts["run_folders"]
+        if folders == "false" or folders == "auto" and self.policy != "all":
+            return
         source = getattr(td_or_source, "source", td_or_source)
         rf = self.folder / "runs" / row["name"]
         cfg = {k: row[k] for k in FIELDS}
