@@ -358,6 +358,8 @@ def lane_rows(group: Group, chunk: Chunk, res: ChunkResult, num_classes: int) ->
             "stopped_early": ran < e, "diverged": bad,
             "history": {k: v[:ran].astype(float).tolist() for k, v in hist.items()},
             **{k: float(hist[k][ran - 1]) for k in hist},
+            **({"style_recall": res.metrics["style_recall"][j, ran - 1].astype(float).tolist()}
+               if "style_recall" in res.metrics else {}),
             "seconds": res.seconds * ran / max(group.cfg.epochs, 1) / len(lane_pos),
         })
     return rows

@@ -23,13 +23,17 @@ def results_table(rows: list[dict], spec) -> tuple[list[dict], list[str]]:
     """One flat row per config, sorted by index, with per-budget metrics test_accuracy@e."""
     budgets = sorted({int(r["budget"]) for r in rows})
     swept = [k for k in spec.parameters if k not in PARAM_COLS]
+    n_styles = max((len(r.get("style_recall") or []) for r in rows), default=0)
     cols = (["index", "name"] + list(PARAM_COLS) + swept + list(METRIC_KEYS)
+            + [f"recall_style{s}" for s in range(n_styles)]
             + [f"test_accuracy@{b}" for b in budgets] + [f"test_loss@{b}" for b in budgets]
             + ["diverged", "epochs_trained", "stopped_early", "trajectory", "group", "seconds", "config_id"])
     out = []
     for r in sorted(rows, key=lambda r: r["index"]):
         flat = {k: r.get(k) for k in cols if k in r}
         flat["hidden"] = "x".join(str(h) for h in r["hidden"]) if r["model"] == "mlp" else ""
+        for s, v in enumerate(r.get("style_recall") or []):  # recall of the target digit per style
+            flat[f"recall_style{s}"] = v
         for b in budgets:
             ok = b <= r["epochs_trained"]
             flat[f"test_accuracy@{b}"] = r["history"]["test_accuracy"][b - 1] if ok else ""

@@ -62,6 +62,12 @@ class TaskData(NamedTuple):
     image_shape: tuple[int, int] | None
     source: str
     name: str
+    styles: object = None          # mlx.styles.StyleClusters of the target digit (Nvrest images)
+    test_style: np.ndarray = None  # int32[n_test]: style of each test example of the digit, -1 others
+
+    @property
+    def n_styles(self) -> int:
+        return 0 if self.styles is None else int(self.styles.k)
 
     @property
     def k_out(self) -> int:
@@ -135,5 +141,27 @@ def apply_task(task: Task | str, ds: Dataset) -> TaskData:
         mu, sd = x_tr.mean(0), x_tr.std(0)
         sd = np.where(sd > 0, sd, 1.0).astype(np.float32)
         x_tr, x_te = (x_tr - mu) / sd, (x_te - mu) / sd
+    styles, test_style = None, None
+    if task.kind == "rest" and ds.image_shape is not None and x_tr.dtype == np.uint8:
+        styles, test_style = find_styles(x_tr, y_tr, x_te, y_te)
     return TaskData(x_tr, y_tr, x_te, y_te, task, k, names, balance, ds.image_shape,
-                    ds.source, ds.name)
+                    ds.source, ds.name, styles, test_style)
+
+
+STYLE_SEED = 0  # the styles are a property of the data, never of a run's seed
+
+
+def find_styles(x_tr, y_tr, x_te, y_te):
+    """The styles of the target digit (label 1 of an Nvrest task), found once from its training
+    examples (mlx.styles.cluster_styles: k-means on PCA, k by silhouette, seed STYLE_SEED), and
+    the style of each test example of the digit (nearest style mean; -1 for the others).
+    (None, None) when the digit has too few training examples to cluster."""
+    from mlx.styles import assign_styles, cluster_styles
+    pos = x_tr[y_tr == 1].astype(np.float32) / 255.0
+    if len(pos) < 10:
+        return None, None
+    cl = cluster_styles(pos, seed=STYLE_SEED)
+    test_style = np.full(len(y_te), -1, np.int32)
+    te = y_te == 1
+    test_style[te] = assign_styles(x_te[te].astype(np.float32) / 255.0, cl.means)
+    return cl, test_style

@@ -54,6 +54,7 @@ class DeviceData(NamedTuple):
     x_test: jax.Array   # uint8[chunks, eval_batch, d]: test split padded to whole chunks
     y_test: jax.Array   # int32[chunks, eval_batch]
     test_mask: jax.Array  # float32[chunks, eval_batch]: 1 for real examples, 0 for padding
+    test_style: jax.Array  # int32[chunks, eval_batch]: style of the target digit's examples, -1 others
 
 
 class Trainer(NamedTuple):
@@ -123,8 +124,8 @@ def make_optimizer(name: str, lr, weight_decay, *, schedule: str, total_steps: i
     return optax.chain(optax.add_decayed_weights(weight_decay), base)
 
 
-def pad_test(x: np.ndarray, y: np.ndarray, eval_batch: int):
-    """Pad the test split to whole chunks: (x[c, b, d], y[c, b], mask[c, b])."""
+def pad_test(x: np.ndarray, y: np.ndarray, eval_batch: int, style: np.ndarray | None = None):
+    """Pad the test split to whole chunks: (x[c, b, d], y[c, b], mask[c, b], style[c, b])."""
     n = len(y)
     b = max(1, min(eval_batch, n))
     c = -(-n // b)
@@ -132,7 +133,9 @@ def pad_test(x: np.ndarray, y: np.ndarray, eval_batch: int):
     xp = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]).reshape(c, b, -1)
     yp = np.concatenate([y, np.zeros(pad, y.dtype)]).reshape(c, b)
     mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)]).reshape(c, b)
-    return xp, yp, mask
+    style = np.full(n, -1, np.int32) if style is None else np.asarray(style, np.int32)
+    sp = np.concatenate([style, np.full(pad, -1, np.int32)]).reshape(c, b)
+    return xp, yp, mask, sp
 
 
 def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = None) -> Trainer:
@@ -167,14 +170,21 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
         losses, correct = loss_and_accuracy(model.apply(params, scale_inputs(xb)), yb, k_out)
         return losses.mean(), correct.mean()
 
+    n_styles = int(getattr(td, "n_styles", 0) or 0) if k_out == 1 else 0
+
     def evaluate(params, data: DeviceData):
+        """(test loss, test accuracy, recall per style of the target digit float32[n_styles])."""
         def chunk(args):
-            xc, yc, mc = args
-            losses, correct = loss_and_accuracy(model.apply(params, scale_inputs(xc)), yc, k_out)
-            return (losses * mc).sum(), (correct * mc).sum()
-        loss_sums, correct_sums = jax.lax.map(chunk, (data.x_test, data.y_test, data.test_mask))
+            xc, yc, mc, sc = args
+            logits = model.apply(params, scale_inputs(xc))
+            losses, correct = loss_and_accuracy(logits, yc, k_out)
+            in_style = (sc[:, None] == jnp.arange(n_styles)).astype(jnp.float32)   # [b, styles]
+            hits = in_style * (logits[:, :1] > 0).astype(jnp.float32)
+            return (losses * mc).sum(), (correct * mc).sum(), hits.sum(0), in_style.sum(0)
+        loss_sums, correct_sums, hits, counts = jax.lax.map(
+            chunk, (data.x_test, data.y_test, data.test_mask, data.test_style))
         m = data.test_mask.sum()
-        return loss_sums.sum() / m, correct_sums.sum() / m
+        return loss_sums.sum() / m, correct_sums.sum() / m, hits.sum(0) / jnp.maximum(counts.sum(0), 1.0)
 
     def init_lanes(hp: Hparams, key) -> TrainState:
         """State of L lanes that share one seed: hp float32[L] each; the params are the
@@ -211,9 +221,11 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
                 return (p, s), (loss, acc)
 
             (params, opt_state), (losses, accs) = jax.lax.scan(step, (params, opt_state), idx)
-            test_loss, test_acc = jax.vmap(evaluate, in_axes=(0, None))(params, data)
+            test_loss, test_acc, recall = jax.vmap(evaluate, in_axes=(0, None))(params, data)
             m = {"train_loss": losses.mean(0), "train_accuracy": accs.mean(0),
                  "test_loss": test_loss, "test_accuracy": test_acc}
+            if n_styles:  # float32[L, styles]: recall of the target digit within each style
+                m["style_recall"] = recall
             if progress is not None:  # one lane (mlx train): scalars
                 jax.debug.callback(progress, epoch, m if hp.lr.shape[0] > 1 else
                                    jax.tree_util.tree_map(lambda a: a[0], m))
@@ -252,9 +264,10 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
         return state.params, metrics
 
     def put(td_) -> DeviceData:
-        xt, yt, mt = pad_test(td_.x_test, td_.y_test, cfg.eval_batch_size)
+        xt, yt, mt, st = pad_test(td_.x_test, td_.y_test, cfg.eval_batch_size,
+                                  getattr(td_, "test_style", None))
         return DeviceData(*(jax.device_put(a) for a in
-                            (td_.x_train, td_.y_train.astype(np.int32), xt, yt.astype(np.int32), mt)))
+                            (td_.x_train, td_.y_train.astype(np.int32), xt, yt.astype(np.int32), mt, st)))
 
     return Trainer(model, init, run, train, put, steps, bs, epochs, init_lanes, run_lanes)
 

@@ -22,7 +22,7 @@ RATINGS = ROOT / "experiments" / "data" / "ratings.csv"
 def _fit_final(cfg, td=None):
     td = td if td is not None else load_task_data(cfg)[0]
     _, m, _ = fit(cfg, td)
-    return {k: float(v[-1]) for k, v in m.items()}
+    return {k: np.asarray(v[-1], np.float64) for k, v in m.items()}
 
 
 def _chunk_metrics(cfgs, chunk=64):
@@ -36,7 +36,7 @@ def _chunk_metrics(cfgs, chunk=64):
         pos = {li: j for j, li in enumerate(ch.lanes)}
         for ci, li, e in g.members:
             if li in pos:
-                out[ci] = {k: float(v[pos[li], e - 1]) for k, v in res.metrics.items()}
+                out[ci] = {k: np.asarray(v[pos[li], e - 1], np.float64) for k, v in res.metrics.items()}
     return out
 
 
@@ -50,12 +50,13 @@ def test_lanes_differing_in_seed_and_weight_decay_equal_single_runs(model, optim
     td = load_task_data(cfgs[0])[0]
     for i, c in enumerate(cfgs):
         want = _fit_final(c, td)
-        for k in ("train_loss", "test_loss", "test_accuracy"):
-            assert got[i][k] == pytest.approx(want[k], abs=1e-5), (c.lr, c.weight_decay, c.seed, k)
+        for k in ("train_loss", "test_loss", "test_accuracy", "style_recall"):
+            np.testing.assert_allclose(got[i][k], want[k], atol=1e-5, err_msg=f"{c.lr} {c.weight_decay} {c.seed} {k}")
+        assert want["style_recall"].shape == (td.n_styles,) and td.n_styles >= 2
     # different seeds really give different runs (the test would pass trivially otherwise)
-    assert got[0]["test_loss"] != got[2]["test_loss"]
+    assert float(got[0]["test_loss"]) != float(got[2]["test_loss"])
     # and the accuracy is above always answering "not 4" (0.90 on the sample)
-    assert max(v["test_accuracy"] for v in got.values()) > 0.92
+    assert max(float(v["test_accuracy"]) for v in got.values()) > 0.92
 
 
 def test_plan_is_a_pure_function_covering_every_lane_once():
@@ -120,8 +121,8 @@ def test_csv_sweep_rows_equal_mlx_train_for_one_hot_and_seed(tmp_path):
         cfg = make_config({"data": "csv", "path": str(RATINGS), "label": "rating", "label_threshold": 4, "missing": "drop",
                            "one_hot": r.get("one_hot", ""), "seed": r["seed"], "lr": 0.01, "epochs": 3})
         want = _fit_final(cfg)
-        assert float(r["test_accuracy"]) == pytest.approx(want["test_accuracy"], abs=1e-5), r
-        assert float(r["test_loss"]) == pytest.approx(want["test_loss"], abs=1e-5), r
+        assert float(r["test_accuracy"]) == pytest.approx(float(want["test_accuracy"]), abs=1e-5), r
+        assert float(r["test_loss"]) == pytest.approx(float(want["test_loss"]), abs=1e-5), r
     accs = {(r.get("one_hot", ""), r["seed"]): float(r["test_accuracy"]) for r in rows}
     assert accs[("movie_id", "0")] != accs[("", "0")]
 
@@ -161,5 +162,7 @@ def test_random_small_sweeps_every_row_equals_mlx_train(tmp_path, params):
         want = _fit_final(cfg, td)
         for k in ("train_loss", "test_loss", "test_accuracy", "train_accuracy"):
             if math.isfinite(want[k]):
-                assert float(r[k]) == pytest.approx(want[k], abs=1e-5, rel=1e-5), (r["name"], k)
+                assert float(r[k]) == pytest.approx(float(want[k]), abs=1e-5, rel=1e-5), (r["name"], k)
+        for s, v in enumerate(want.get("style_recall", [])):  # Nvrest: recall per style, 1e-6
+            assert float(r[f"recall_style{s}"]) == pytest.approx(float(v), abs=1e-6), (r["name"], s)
         assert int(r["epochs_trained"]) == cfg.epochs
