@@ -234,9 +234,11 @@ def layout(rows: list, height: int, width: int):
 class ChunkRunner:
     """Compiled, sharded, vmapped init/run for one group; reused across its chunks."""
 
-    def __init__(self, cfg: Config, td, *, mesh: Mesh | None = None):
+    def __init__(self, cfg: Config, td, *, mesh: Mesh | None = None, snapshots: bool = False):
+        """snapshots: logreg lanes also return their filter after every epoch (metrics["b"]:
+        float32[lanes, epochs, d, k]), for the pictures of a config at its own budget."""
         self.cfg, self.td = cfg, td
-        self.trainer = make_train(cfg, td)
+        self.trainer = make_train(cfg, td, snapshots=snapshots and cfg.model == "logreg")
         self.mesh = mesh or _mesh()
         self.n_dev = self.mesh.devices.size
         self.row_sharding = NamedSharding(self.mesh, P("c"))

@@ -113,7 +113,8 @@ def save_figure(fig, path: Path) -> Path:
     return track.atomic_write_bytes(path, figure_to_png_bytes(fig))
 
 
-def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, wandb_errors, say):
+def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, wandb_errors, say,
+                        captions: dict | None = None):
     metric = spec.metric.get("name", "test_accuracy")
     goal = spec.metric.get("goal", "maximize")
     table, cols = results_table(rows, spec)
@@ -124,7 +125,7 @@ def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, w
     track.atomic_write_bytes(folder / "comparison.md", md.encode())
     track.atomic_write_csv(folder / "comparison.csv", by_epochs)
     track.atomic_write_json(folder / "best_runs.json", [r["name"] for r in best])
-    captions = {}
+    captions = dict(captions or {})
     from mlx import pictures
     figures = [("comparison.png", "comparison", "test accuracy vs learning rate",
                 lambda: pictures.comparison_figure([{k: r[k] for k in ("model", "task", "lr", "epochs", "seed",
@@ -154,6 +155,7 @@ def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, w
         "hyperband": bool(spec.early_terminate),
         "hyperband_config_epochs_saved": saved if spec.early_terminate else 0,
         "hyperband_best_kept": stats["hyperband_best_kept"],
+        "pictures_seconds": stats.get("pictures_seconds", 0.0),
         "wandb_errors": wandb_errors[:20], "versions": track.versions(),
         "device": __import__("jax").devices()[0].device_kind,
         "devices": len(__import__("jax").devices()),

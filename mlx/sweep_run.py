@@ -167,23 +167,29 @@ class WandbWriter:
                 t.start()
                 self.threads.append(t)
 
-    def submit(self, folder: Path, cfg: dict, history: list[dict], summary: dict):
+    def submit(self, folder: Path, cfg: dict, history: list[dict], summary: dict, image=None):
+        """Queue a W&B run; image: uint8[H, W, 3] (the lane's filter or first-layer units)."""
         if not self.threads or (folder / "wandb.done").exists():
             return
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(folder / "wandb")  # a run cut by a kill: never two runs for a config
-        self.q.put((folder, cfg, history, summary))
+        self.q.put((folder, cfg, history, summary, image))
 
     def _work(self):
         while True:
             item = self.q.get()
             if item is None:
                 return
-            folder, cfg, history, summary = item
+            folder, cfg, history, summary, image = item
             try:
                 t = track.Tracker(mode=self.mode, project=self.project, name=folder.name,
                                   group=self.group, config=cfg, run_dir=folder)
                 t.log_history(history)
+                if image is not None:
+                    import wandb
+                    caption = "filter b (red: evidence for class 1)" if cfg.get("model") == "logreg" \
+                        else "the most important first-layer units"
+                    t.log({"pictures/filter": wandb.Image(image, caption=caption)}, step=len(history))
                 t.finish(summary, exit_code=1 if summary.get("diverged") else 0)
                 (folder / "wandb.done").write_text(t.mode + "\n")
                 self.logged += 1
@@ -311,23 +317,36 @@ def best_key(row: dict, metric: str, goal: str):
     return ((v if goal == "maximize" else -v), -int(row["index"]))
 
 
-def save_best(folder: Path, key: tuple, entry: tuple):
+def save_best(folder: Path, key: tuple, entry: tuple, snapshots=None):
     score, name, params, epochs = entry
     stem = folder / "best" / f"{key[0]}-{key[1]}"
     track.save_params(stem.with_suffix(".msgpack"), params)
+    snap = stem.with_suffix(".snapshots.npy")
+    if snapshots is not None:
+        import io
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(snapshots, np.float32))
+        track.atomic_write_bytes(snap, buf.getvalue())
+    else:
+        snap.unlink(missing_ok=True)
     track.atomic_write_json(stem.with_suffix(".json"), {"model": key[0], "task": key[1], "score": list(score),
                                                         "name": name, "epochs": epochs})
 
 
-def load_best(folder: Path) -> dict:
-    """Best params per (model, task) saved by earlier chunks (so resume keeps them)."""
+def load_best(folder: Path, snapshots: dict | None = None) -> dict:
+    """Best params per (model, task) saved by earlier chunks (so resume keeps them); their
+    per-epoch logreg filters go into ``snapshots`` when given."""
     out = {}
     for meta in sorted((folder / "best").glob("*.json")):
         with contextlib.suppress(ValueError, OSError, KeyError, TypeError):
             m = track.read_json(meta)
             p = meta.with_suffix(".msgpack")
             if p.exists() and isinstance(m.get("score"), list):
-                out[(m["model"], m["task"])] = (tuple(m["score"]), m["name"], track.load_params(p), m["epochs"])
+                key = (m["model"], m["task"])
+                out[key] = (tuple(m["score"]), m["name"], track.load_params(p), m["epochs"])
+                snap = meta.with_suffix(".snapshots.npy")
+                if snapshots is not None and snap.exists():
+                    snapshots[key] = np.load(snap)
     return out
 
 
@@ -376,6 +395,8 @@ class Sweep:
                       "lane_epochs": 0, "lane_epochs_full": 0, "hyperband_best_kept": None,
                       "trained": 0, "wandb_seconds": 0.0}
         self.best_params: dict = {}
+        self.snapshots: dict = {}
+        self.pictures = bool(fixed.get("pictures", True))
         self.quiet = quiet
         self.n_total = 0
         self.t_start = time.perf_counter()
@@ -388,7 +409,7 @@ class Sweep:
         self.n_total = n_total
         if self.primary:
             self.done = load_done(self.jsonl)
-            self.best_params = load_best(self.folder)
+            self.best_params = load_best(self.folder, self.snapshots)
             self.plan = load_plan(self.folder)
         if jax.process_count() > 1 and configs:  # every process must skip the same configs
             from jax.experimental import multihost_utils
@@ -458,7 +479,8 @@ class Sweep:
     def train_group(self, cfgs, offset, g, gi, n_groups) -> list[dict]:
         from mlx.hyperband import stop_lanes
         td = self.task_data(g.cfg)
-        runner = ChunkRunner(g.cfg, td)
+        snap_bytes = 4 * len(g.lanes) * g.cfg.epochs * td.x_train.shape[1] * max(td.k_out, 1)
+        runner = ChunkRunner(g.cfg, td, snapshots=self.pictures and snap_bytes < (512 << 20))
         chunk, single = self.chunk_size(g, runner, td)
         self.stats["groups"] += 1
         bands, stop_fn = [], None
@@ -509,14 +531,35 @@ class Sweep:
             append_rows(self.jsonl, finished)   # the durable record first
             pos = {li: j for j, li in enumerate(ch.lanes)}
             for row in finished:
-                self.write_views(row, td)
-                self.keep_best(row, lambda: lane_params(res, pos[row["lane"]]), int(res.stopped_at[pos[row["lane"]]]))
+                j = pos[row["lane"]]
+                params = lambda j=j, row=row: self.params_at_budget(res, j, row)  # noqa: E731
+                self.write_views(row, td, params)
+                self.keep_best(row, params, res, j)
         for row in finished:
             self.done[row["config_id"]] = row
         self.stats["trained"] += len(finished)
         return finished
 
-    def write_views(self, row: dict, td_or_source):
+    @staticmethod
+    def params_at_budget(res, j: int, row: dict):
+        """The lane's final params; for logreg with snapshots, its filter at the config's own
+        budget (configs that share a trajectory read it at their epoch)."""
+        p = lane_params(res, j)
+        if "b" in res.metrics and isinstance(p, dict) and "b" in p:
+            p = {**p, "b": np.asarray(res.metrics["b"][j, row["epochs_trained"] - 1])}
+        return p
+
+    def lane_picture(self, row: dict, params_fn):
+        if not (self.pictures and params_fn is not None) or row["diverged"]:
+            return None
+        try:
+            from mlx.sweep_pictures import lane_image
+            return lane_image(row["model"], params_fn())
+        except Exception as e:  # a picture never stops the sweep
+            self.writer.errors.append(f"{row['name']}: picture: {type(e).__name__}: {e}")
+            return None
+
+    def write_views(self, row: dict, td_or_source, params_fn=None):
         """The config's run folder (config.json, history.csv, summary.json) and W&B run, where
         this sweep has them (run_folders=, wandb_runs=)."""
         folders = self.opts["run_folders"]
@@ -529,8 +572,9 @@ class Sweep:
         summary = run_summary(row, source)
         if not (rf / "summary.json").exists():
             write_run_folder(rf, cfg, hist, summary)
-        if self.policy == "all":
-            self.writer.submit(rf, cfg | {"data_source": source}, hist, summary)
+        if self.policy == "all" and not (rf / "wandb.done").exists():
+            self.writer.submit(rf, cfg | {"data_source": source}, hist, summary,
+                               self.lane_picture(row, params_fn))
 
     def relog(self, cfgs, offset, members):
         """Configs finished earlier: their run folders and W&B runs, where a kill cut them."""
@@ -539,13 +583,19 @@ class Sweep:
                 row = self.done[config_id(cfgs[ci])]
                 self.write_views(row, row.get("data_source", ""))
 
-    def keep_best(self, row, params_fn, epochs):
-        """Params of the best lane per model x task (for the filter pictures), by best_key."""
+    def keep_best(self, row, params_fn, res, j):
+        """Params of the best config per model x task (for the pictures), by best_key; for
+        logreg also its filter after every epoch up to its budget (snapshots)."""
         k = best_key(row, self.metric, self.goal)
         bk = (row["model"], row["task"])
         if k is not None and (bk not in self.best_params or k > self.best_params[bk][0]):
-            self.best_params[bk] = (k, row["name"], params_fn(), epochs)
-            save_best(self.folder, bk, self.best_params[bk])
+            self.best_params[bk] = (k, row["name"], params_fn(), int(row["epochs_trained"]))
+            snap = res.metrics["b"][j, :row["epochs_trained"]] if "b" in res.metrics else None
+            if snap is not None:
+                self.snapshots[bk] = np.asarray(snap)
+            else:
+                self.snapshots.pop(bk, None)
+            save_best(self.folder, bk, self.best_params[bk], self.snapshots.get(bk))
 
     def report_progress(self, gi, n_groups, g):
         if self.bar is not None:
@@ -559,6 +609,24 @@ class Sweep:
             self.say(f"  group {gi + 1}/{n_groups} {g.cfg.model} {g.cfg.task}: "
                      f"{len(self.done)}/{self.n_total} configs done, {el:.1f}s elapsed, "
                      f"{rate:.2f} configs/s, ETA {eta:.0f}s")
+
+    def draw_pictures(self, rows: list[dict]):
+        """The sweep's own pictures (boundaries, styles, learning curves, filter evolution),
+        drawn once per sweep from the best configs; their seconds go to sweep.json."""
+        t0 = time.perf_counter()
+        try:
+            from mlx.sweep_pictures import draw_sweep_pictures
+            first = {}
+            for r in rows:
+                first.setdefault(r["task"], r)
+            tds = {t: self.task_data(make_config({k: r[k] for k in FIELDS if k in r}))
+                   for t, r in first.items()}
+            self.picture_captions = draw_sweep_pictures(self.folder, rows, self.best_params, self.snapshots,
+                                                        tds, metric=self.metric, goal=self.goal)
+        except Exception as e:  # pictures never lose the sweep's results
+            from mlx.sweep_report import warn
+            warn(f"the sweep's pictures were not drawn ({type(e).__name__}: {' '.join(str(e).split())[:200]})")
+        self.stats["pictures_seconds"] = time.perf_counter() - t0
 
     def close(self):
         if self.bar is not None:
@@ -620,8 +688,11 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
             return folder
         from mlx.sweep_report import write_sweep_outputs
         rows = sorted(rows, key=lambda r: r["index"])
-        write_sweep_outputs(folder, rows, spec, sw.best_params, sw.stats,
-                            time.perf_counter() - sw.t_start, sw.writer.errors, say)
+        elapsed = time.perf_counter() - sw.t_start
+        if sw.pictures:
+            sw.draw_pictures(rows)
+        write_sweep_outputs(folder, rows, spec, sw.best_params, sw.stats, elapsed, sw.writer.errors, say,
+                            getattr(sw, "picture_captions", None))
         if sw.policy in ("best", "all"):
             from mlx.sweep_report import log_summary_run
             log_summary_run(folder, rows, spec, sw, say)
