@@ -199,9 +199,13 @@ class Param(NamedTuple):
         if self.kind == "values":
             return [copy.deepcopy(v) for v in self.values]
         if self.kind == "int_uniform":
-            return list(range(self.min, self.max + 1))
+            return range(self.min, self.max + 1)   # lazy: a huge range is never built
         if self.kind == "q_uniform":
             import numpy as np
+            n = max(0, math.ceil((self.max - self.min) / self.q))
+            if n > GRID_AXIS_MAX:
+                raise UsageError(f"parameter {self.name}: q_uniform from {self.min} to {self.max} step {self.q} "
+                                 f"is {n:,} grid values, more than {GRID_AXIS_MAX:,}; use a bigger q or values")
             return np.arange(self.min, self.max, self.q).tolist()  # W&B: max excluded
         raise UsageError(f"parameter {self.name}: grid needs value/values or int_uniform/q_uniform, "
                          f"not {self.kind}")
@@ -763,6 +767,20 @@ def _key(config: dict) -> str:
             return [norm(x) for x in v]
         return v
     return json.dumps({k: norm(v) for k, v in config.items()}, sort_keys=True, default=str)
+
+
+GRID_AXIS_MAX = 10_000_000
+
+
+def size(spec: SweepSpec) -> int:
+    """How many configs a grid has (before duplicates are skipped), computed without building
+    them; 0 for random and bayes (their size is run_cap or count=)."""
+    if spec.method != "grid":
+        return 0
+    n = 1
+    for p in spec.parameters.values():
+        n *= len(p.grid_values())
+    return n
 
 
 def grid_configs(spec: SweepSpec, limit: int | None = None) -> list[dict]:

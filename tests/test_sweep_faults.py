@@ -242,3 +242,12 @@ def test_the_chunk_plan_does_not_depend_on_free_memory(tmp_path, monkeypatch):
     got = list(csv.DictReader(open(folder / "results.csv")))
     assert [{k: v for k, v in r.items() if k != "seconds"} for r in got] == \
         [{k: v for k, v in r.items() if k != "seconds"} for r in want]
+
+
+def test_a_huge_int_range_in_a_grid_is_sized_without_being_built(tmp_path):
+    """seed: {min: 0, max: 1e9} used to raise MemoryError while parsing."""
+    y = tmp_path / "big.yaml"
+    y.write_text("name: big\nmethod: grid\nparameters:\n  seed: {min: 0, max: 1000000000}\n  lr: {value: 0.1}\n")
+    p = run_cli("sweep", y, "data=sample", f"out={tmp_path}")
+    assert_usage_error(p, "1,000,000,001 configs", "max_configs=")
+    assert not (tmp_path / "big").exists()
