@@ -370,6 +370,190 @@ def test_kill_9_after_a_checkpoint_resumes_to_exactly_the_same_results(train_ref
     assert not ckpt.exists() and not (tmp_path / "ck-2").exists()
 
 
+# ----------------------------------------------------------------------------- run folders (mlx train)
+
+def _tree(folder: Path) -> dict:
+    """{relative path: bytes} of every file under folder (what must stay unchanged)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _env(**kw) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    return env | {"WANDB_SILENT": "true"} | kw
+
+
+def _cli_env(*argv, env=None, **popen):
+    return subprocess.run([sys.executable, "-m", "mlx", *map(str, argv)], cwd=ROOT, env=env or _env(),
+                          capture_output=True, text=True, timeout=240, **popen)
+
+
+def _usage_line(p, *words) -> str:
+    """Exit 2, exactly one stderr line ``mlx: error: ...`` (no traceback), with ``words`` in it."""
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert p.returncode == 2, (p.returncode, p.stdout[-1000:], p.stderr[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("mlx: error: "), p.stderr[-2000:]
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    return lines[0]
+
+
+OTHER = ["train", "data=sample", "task=0v1", "epochs=1", "pictures=false", "wandb=disabled", "name=ck"]
+
+
+def _other(**kw) -> list[str]:
+    """OTHER with keys replaced (None drops one): each key is given once."""
+    d = dict(a.split("=", 1) for a in OTHER[1:]) | kw
+    return ["train", *(f"{k}={v}" for k, v in d.items() if v is not None)]
+
+
+@pytest.mark.parametrize("every", [0, 3])
+def test_an_unfinished_run_folder_of_another_config_is_never_changed(tmp_path, every):
+    """Before: with checkpoint_every=0 the other config trained in the folder and unlinked the
+    killed run's checkpoint; with checkpoint_every>0 it was refused after config.json was
+    overwritten. Now: one line naming the folder, and not a byte of it changes."""
+    assert kill_after_anchor([*TRAIN, f"out={tmp_path}"], (tmp_path, "ck/checkpoint.msgpack"), 0.0) \
+        == -signal.SIGKILL
+    folder = tmp_path / "ck"
+    before = _tree(folder)
+    assert "checkpoint.msgpack" in before and "summary.json" not in before
+    p = _cli_env(*OTHER, f"out={tmp_path}", f"checkpoint_every={every}")
+    line = _usage_line(p, str(folder), "another config", "name=")
+    assert "task='digits'" in line  # what differs
+    assert _tree(folder) == before
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["ck"]
+
+
+def test_a_finished_folder_of_the_same_name_is_kept_and_the_new_run_gets_a_suffix(tmp_path):
+    assert main([*OTHER, f"out={tmp_path}"]) == 0
+    before = _tree(tmp_path / "ck")
+    assert main([*OTHER, f"out={tmp_path}", "lr=0.01"]) == 0  # another config, same name
+    assert main([*OTHER, f"out={tmp_path}"]) == 0  # the same config again
+    assert _tree(tmp_path / "ck") == before
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["ck", "ck-2", "ck-3"]
+    assert json.loads((tmp_path / "ck-2" / "config.json").read_text())["lr"] == 0.01
+    assert all((tmp_path / n / "summary.json").is_file() for n in ("ck-2", "ck-3"))
+
+
+def test_out_is_a_file(tmp_path):
+    f = tmp_path / "runs"
+    f.write_text("not a folder\n")
+    for out in (f, f / "sub"):
+        p = _cli_env(*OTHER, f"out={out}")
+        _usage_line(p, f"{f}", "is a file", "out=")
+        assert f.read_text() == "not a folder\n" and sorted(q.name for q in tmp_path.iterdir()) == ["runs"]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes to read-only folders")
+def test_out_is_a_read_only_folder(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        p = _cli_env(*OTHER, f"out={ro}")
+        _usage_line(p, str(ro), "not writable", "out=")
+        assert list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o755)
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_out_where_no_folder_can_be_made(tmp_path):
+    """A folder nobody can make (even root): /proc takes no new entries."""
+    p = _cli_env(*OTHER, "out=/proc/mlx-no-such-folder")
+    _usage_line(p, "/proc/mlx-no-such-folder", "out=")
+    assert not Path("/proc/mlx-no-such-folder").exists()
+
+
+def test_a_damaged_checkpoint_is_one_line_naming_it_and_what_to_do(tmp_path):
+    argv = [*_other(epochs=3, checkpoint_every=1, name="dmg"), f"out={tmp_path}"]
+    folder = tmp_path / "dmg"
+    folder.mkdir()
+    cfg = make_config({"data": "sample", "task": "0v1", "epochs": 3, "checkpoint_every": 1,
+                       "pictures": False, "wandb": "disabled", "name": "dmg", "out": str(tmp_path)})
+    (folder / "config.json").write_text(json.dumps(cfg.to_dict()))
+    (folder / "checkpoint.msgpack").write_bytes(b"\x83\xa5state\xc4\xffcut off by a full disk")
+    before = _tree(folder)
+    line = _usage_line(_cli_env(*argv), str(folder / "checkpoint.msgpack"), "damaged", "delete it")
+    assert "Traceback" not in line and _tree(folder) == before
+    (folder / "checkpoint.msgpack").unlink()  # what the line says to do
+    p = _cli_env(*argv)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert (folder / "summary.json").is_file() and not (folder / "checkpoint.msgpack").exists()
+
+
+def test_a_bad_wandb_mode_is_refused_before_training(tmp_path):
+    p = _cli_env(*_other(wandb=None), f"out={tmp_path}",
+                 env=_env(WANDB_MODE="garbage"))
+    _usage_line(p, "WANDB_MODE", "garbage", "offline, online, disabled")
+    assert list(tmp_path.iterdir()) == []  # before anything was written
+
+
+def test_an_empty_wandb_mode_is_unset_offline(tmp_path):
+    p = _cli_env(*_other(wandb=None), f"out={tmp_path}",
+                 env=_env(WANDB_MODE=""))
+    assert p.returncode == 0, p.stderr[-2000:]
+    s = json.loads((tmp_path / "ck" / "summary.json").read_text())
+    assert s["wandb_mode"] == "offline" and list((tmp_path / "ck").glob("wandb/offline-run-*/run-*.wandb"))
+
+
+def test_files_get_the_users_umask_not_0600(tmp_path):
+    """Before: mkstemp's 0600 on every file; now 0666 less the umask, as open() gives."""
+    p = _cli_env(*OTHER, f"out={tmp_path}", umask=0o027)
+    assert p.returncode == 0, p.stderr[-2000:]
+    files = [q for q in (tmp_path / "ck").iterdir() if q.is_file()]
+    assert {q.name for q in files} >= {"config.json", "summary.json", "history.csv", "params.msgpack"}
+    assert {q.name: oct(q.stat().st_mode & 0o777) for q in files} == {q.name: "0o640" for q in files}
+
+
+def test_atomic_write_keeps_the_mode_open_would(tmp_path):
+    from mlx.track import atomic_write_bytes, atomic_write_csv
+    old = os.umask(0o002)
+    try:
+        new = atomic_write_csv(tmp_path / "results.csv", [{"a": 1}])
+        assert new.stat().st_mode & 0o777 == 0o664
+        (tmp_path / "private.json").write_text("{}")
+        (tmp_path / "private.json").chmod(0o600)  # an existing file keeps its mode, as with open()
+        atomic_write_bytes(tmp_path / "private.json", b"{}\n")
+        assert (tmp_path / "private.json").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_a_wandb_failure_after_training_keeps_every_file(tmp_path, capsys, monkeypatch):
+    """W&B breaking while the pictures are logged: one warning, and summary.json is written."""
+    import wandb
+
+    def broken(*a, **k):
+        raise RuntimeError("media store is full")
+    monkeypatch.setattr(wandb, "Image", broken)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    assert main([*_other(wandb=None, pictures=None), f"out={tmp_path}"]) == 0
+    err = capsys.readouterr().err
+    assert [ln for ln in err.splitlines() if "W&B" in ln] == [
+        ln for ln in err.splitlines() if ln.startswith("mlx: warning: W&B logging failed (RuntimeError")]
+    assert "media store is full" in err
+    run = tmp_path / "ck"
+    for f in ("summary.json", "history.csv", "params.msgpack", "filter.png"):
+        assert (run / f).is_file(), f
+
+
+def test_styles_do_not_depend_on_the_training_seed(monkeypatch):
+    """The styles of a digit are found with the data's fixed split_seed, never cfg.seed."""
+    from mlx import pictures
+    from mlx.run_pictures import draw_run_pictures
+    from mlx.tasks import apply_task
+    from mlx.train import fit
+    from _util import sample
+    seeds = []
+    real = pictures.cluster_styles
+    monkeypatch.setattr(pictures, "cluster_styles", lambda x, **kw: seeds.append(kw.get("seed")) or real(x, **kw))
+    td = apply_task("4vrest", sample())
+    cfg = make_config({"task": "4vrest", "epochs": 1, "seed": 7})
+    params, metrics, _ = fit(cfg, td)
+    figs = draw_run_pictures(cfg, td, params, metrics)
+    assert "styles" in figs and seeds == [cfg.split_seed] == [0]
+
+
 # ----------------------------------------------------------------------------- W&B
 
 @pytest.fixture(scope="module", autouse=True)

@@ -31,8 +31,8 @@ def _row(h) -> dict:
 
 
 def test_epochs_reach_the_wandb_file_while_training_and_survive_kill_9(tmp_path):
-    # ~800 steps per epoch, 100k epochs: this run lasts far longer than the test ever waits
-    cmd = [sys.executable, "-m", "mlx", "train", "data=sample", "task=0v1", "model=logreg",
+    # 4,000 steps per epoch, 100k epochs: this run lasts far longer than the test ever waits
+    cmd = [sys.executable, "-m", "mlx", "train", "data=sample", "task=digits", "model=logreg",
            "batch_size=1", "epochs=100000", "pictures=false", f"out={tmp_path}", "name=live"]
     env = {k: v for k, v in os.environ.items() if k != "WANDB_MODE"} | {"WANDB_SILENT": "true"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -48,11 +48,13 @@ def test_epochs_reach_the_wandb_file_while_training_and_survive_kill_9(tmp_path)
                     break
             time.sleep(0.05)
         still_running = proc.poll() is None
+        # training is not over: history.csv and params.msgpack are written when it ends
+        training = not (run / "history.csv").exists() and not (run / "params.msgpack").exists()
     finally:
         proc.send_signal(signal.SIGKILL)
         err = proc.communicate()[1].decode()
     assert len(hist) >= 2, f"no epochs in the .wandb file while training; rc={proc.returncode} {err[-2000:]}"
-    assert still_running, "the records appeared only after the run ended"
+    assert still_running and training, "the records appeared only after training ended"
     assert proc.returncode == -signal.SIGKILL
     # the W&B step is the epoch: steps 1, 2, ... each with its epoch's metrics, once
     for i, h in enumerate(hist, 1):
