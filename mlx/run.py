@@ -6,8 +6,14 @@ Run folder (``<out>/<name>/``):
     params.msgpack   trained params (``mlx.track.load_run(folder)`` loads them back)
     *.png, pictures.json   the run's pictures and their captions (``pictures=true``)
     checkpoint.msgpack     while a ``checkpoint_every=N`` run is unfinished
+    filter_epochs/   the logreg filter every ceil(epochs/10)-th epoch and at the last (drawn live)
     wandb/           the W&B run (offline by default; ``wandb sync <folder>/wandb/offline-run-*``)
     summary.json     final metrics, timings, data source, versions (written atomically, last)
+
+W&B is started before training; each epoch's metrics are logged when the epoch ends (W&B step =
+epoch, from make_train's per-epoch host callback), so W&B's hyperband sees running runs and a
+killed run leaves an offline run with the epochs it did. A folder that holds another config's
+unfinished run is refused, untouched; a finished one is kept (the new run gets -2, -3, ...).
 """
 from __future__ import annotations
 
