@@ -74,7 +74,7 @@ class Config:
                          "the training seed never changes the data", role="data")
     # outputs
     out: str = _f("runs", "folder that holds run folders", role="output")
-    name: str = _f("", "run folder name (empty: <model>-<task>-<time>)", role="output")
+    name: str = _f("", "run folder name (empty: <model>-<task>-s<seed>-<config hash>)", role="output")
     wandb: str = _f("", "offline | online | disabled (empty: $WANDB_MODE, else offline)", role="output")
     wandb_project: str = _f("mlx", "W&B project", role="output")
     wandb_group: str = _f("", "W&B group (sweeps set it to the sweep name)", role="output")

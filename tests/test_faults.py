@@ -316,7 +316,7 @@ def sweep_reference(tmp_path_factory):
 
 
 def test_kill_9_during_a_sweep_never_leaves_half_a_file(sweep_reference, tmp_path):
-    from mlx.sweep_run import _load_done
+    from mlx.sweep_run import load_done
     ref, span = sweep_reference
     yaml = _write(tmp_path / "tiny.yaml", SWEEP)
     rng = random.Random(20252)
@@ -326,7 +326,7 @@ def test_kill_9_during_a_sweep_never_leaves_half_a_file(sweep_reference, tmp_pat
         rc = kill_after_anchor(_sweep_cmd(yaml, out), (out, "tiny/results.jsonl"), rng.uniform(lo, hi) * span)
         killed += rc == -signal.SIGKILL
         assert assert_files_complete(out) >= 4  # a run's config, history, summary, the best params, ...
-        _load_done(out / "tiny" / "results.jsonl")  # a cut line is skipped, never an error
+        load_done(out / "tiny" / "results.jsonl")  # a cut line is skipped, never an error
     assert killed >= 1
     # resume from a log whose last line a kill cut in half: that config trains again
     out = tmp_path / "k0"
@@ -346,11 +346,16 @@ def _cut_last_line(jsonl: Path):
 
 
 def test_the_row_appended_after_a_cut_line_is_readable(tmp_path):
-    from mlx.sweep_run import _append_rows, _load_done
+    from mlx.sweep_run import append_rows, load_done
+    from mlx.train import METRICS
+
+    def row(cid):
+        return {"config_id": cid, "index": 0, "name": cid, "history": {}, "diverged": False,
+                **{k: 0.5 for k in METRICS}}
     jsonl = tmp_path / "results.jsonl"
-    jsonl.write_text(json.dumps({"config_id": "a", "x": 1}) + "\n" + '{"config_id": "b", "x"')
-    _append_rows(jsonl, [{"config_id": "b", "x": 2}])
-    assert set(_load_done(jsonl)) == {"a", "b"}
+    jsonl.write_text(json.dumps(row("a")) + "\n" + '{"config_id": "b", "x"')
+    append_rows(jsonl, [row("b")])
+    assert set(load_done(jsonl)) == {"a", "b"}
 
 
 # ----------------------------------------------------------------------------- checkpoints
