@@ -291,6 +291,16 @@ def wandb_mode(cfg: Config) -> str:
     return mode
 
 
+def check_memory(cfg: Config, trainer, td) -> None:
+    """Refuse, before training, a program that cannot fit the device (hidden=[65536,65536]
+    needs about 17 GB): the estimate of mlx.sweep.lane_bytes against the device's memory."""
+    from mlx.sweep import device_memory_bytes, lane_bytes
+    need, have = lane_bytes(trainer, cfg, td.x_train.shape[1]), device_memory_bytes()
+    if need > 0.8 * have:
+        raise UsageError(f"model={cfg.model} hidden={list(cfg.hidden)} needs about {need / 2**30:.1f} GiB to train, "
+                         f"this device has {have / 2**30:.1f} GiB; use smaller hidden sizes")
+
+
 def train_run(cfg: Config, *, td: TaskData | None = None, quiet: bool | None = None,
               echo=print) -> dict:
     """Train ``cfg`` end to end and write its run folder; returns the summary dict.
@@ -311,6 +321,7 @@ def train_run(cfg: Config, *, td: TaskData | None = None, quiet: bool | None = N
         f"{ds.n_test if ds else len(td.y_test)} test examples loaded)")
     say(td.describe())
     blob = _read_checkpoint(folder, cfg) if resume and cfg.checkpoint_every > 0 else None
+    check_memory(cfg, make_train(cfg, td), td)
     _make_folder(folder, cfg)
     start = 0
     with contextlib.suppress(Exception):  # for the progress bar only; _train restores the state

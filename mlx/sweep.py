@@ -83,9 +83,8 @@ def group_configs(configs: list[Config]) -> list[Group]:
 
 # ------------------------------------------------------------------ memory and the chunk plan
 
-def memory_budget_bytes(device=None) -> int:
-    """A share of the device's *total* memory for one chunk (deterministic for a machine: the
-    plan must not change with what happens to be free at the moment)."""
+def device_memory_bytes(device=None) -> int:
+    """The device's total memory: an accelerator's bytes_limit, else the host's RAM."""
     device = device or jax.devices()[0]
     stats = None
     try:
@@ -93,12 +92,19 @@ def memory_budget_bytes(device=None) -> int:
     except Exception:
         pass
     if stats and stats.get("bytes_limit"):
-        return int(0.4 * stats["bytes_limit"])
+        return int(stats["bytes_limit"])
     try:
-        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):
-        total = 8 << 30
-    return int(0.2 * total)
+        return 8 << 30
+
+
+def memory_budget_bytes(device=None) -> int:
+    """A share of the device's *total* memory for one chunk (deterministic for a machine: the
+    plan must not change with what happens to be free at the moment)."""
+    device = device or jax.devices()[0]
+    share = 0.2 if device.platform == "cpu" else 0.4
+    return int(share * device_memory_bytes(device))
 
 
 def lane_bytes(trainer, cfg: Config, d: int) -> int:

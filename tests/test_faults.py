@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _util import ROOT, run_cli
+from _util import ROOT, assert_usage_error, run_cli
 
 from mlx.cli import main
 from mlx.config import make_config
@@ -609,3 +609,10 @@ def test_wandb_fallback_warning_is_exactly_one_stderr_line(wandb_offline_fallbac
     r = wandb_offline_fallback()
     lines = [ln for ln in r["stderr"].splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("mlx: warning: W&B online failed"), r["stderr"]
+
+
+def test_a_model_too_big_for_the_device_is_refused_before_anything_is_written(tmp_path):
+    p = run_cli("train", "model=mlp", "hidden=[65536,65536]", "data=sample", f"out={tmp_path / 'o'}",
+                "wandb=disabled")
+    assert_usage_error(p, "GiB", "hidden")
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
