@@ -367,6 +367,9 @@ def train_run(cfg: Config, *, td: TaskData | None = None, quiet: bool | None = N
         "device": str(jax.devices()[0].device_kind), "backend": jax.default_backend(),
         "versions": track.versions(), "folder": str(folder),
     }
+    if "style_recall" in metrics:  # Nvrest: recall of the digit within each of its styles
+        summary["style_recall"] = [float(v) for v in np.asarray(metrics["style_recall"])[-1]]
+        summary["style_counts"] = np.bincount(td.test_style[td.test_style >= 0], minlength=td.n_styles).tolist()
     images = {}
     try:
         if cfg.pictures and not is_div:

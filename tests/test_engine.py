@@ -166,3 +166,25 @@ def test_random_small_sweeps_every_row_equals_mlx_train(tmp_path, params):
         for s, v in enumerate(want.get("style_recall", [])):  # Nvrest: recall per style, 1e-6
             assert float(r[f"recall_style{s}"]) == pytest.approx(float(v), abs=1e-6), (r["name"], s)
         assert int(r["epochs_trained"]) == cfg.epochs
+
+
+def test_style_recall_columns_equal_what_mlx_train_reports(tmp_path):
+    """results.csv's recall_styleK of a 4vrest config = mlx train's summary.json style_recall."""
+    from mlx.run import train_run
+    y = tmp_path / "s.yaml"
+    y.write_text(yaml.safe_dump({"name": "s", "method": "grid", "parameters": {
+        "task": {"value": "4vrest"}, "lr": {"values": [0.01, 0.1]}, "epochs": {"values": [1, 3]},
+        "optimizer": {"value": "sgd"}}}))
+    folder = run_sweep([str(y), "data=sample", "wandb=disabled", f"out={tmp_path}"], quiet=True)
+    rows = list(csv.DictReader(open(folder / "results.csv")))
+    assert {"recall_style0", "recall_style1"} <= set(rows[0])
+    for r in rows:
+        if r["lr"] != "0.1":
+            continue
+        cfg = make_config({"task": "4vrest", "data": "sample", "lr": 0.1, "epochs": r["epochs"], "optimizer": "sgd",
+                           "wandb": "disabled", "pictures": False, "out": str(tmp_path / "train")})
+        s = train_run(cfg, quiet=True)
+        rec = s["style_recall"]
+        assert len(rec) >= 2 and 0 < max(rec) <= 1
+        for k, v in enumerate(rec):
+            assert float(r[f"recall_style{k}"]) == pytest.approx(v, abs=1e-6), (r["name"], k)
