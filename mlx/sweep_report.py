@@ -212,7 +212,7 @@ def best_per_budget(rows: list[dict], metric: str, goal: str) -> list[dict]:
 
 def log_summary_run(folder: Path, rows: list[dict], spec, sw, say) -> None:
     """W&B at the end of a sweep: with wandb_runs=best a run for each best config per model x
-    task x epochs, and always one summary run (tagged "summary", in the sweep's group) with
+    task x epochs, and always one summary run (job type "summary", in the sweep's group) with
     every config as a wandb.Table row (for W&B's parallel-coordinates and scatter panels) and
     the sweep's pictures. Rerunning replaces the summary run, never adds a second one."""
     import shutil
@@ -236,7 +236,7 @@ def log_summary_run(folder: Path, rows: list[dict], spec, sw, say) -> None:
     try:
         t = track.Tracker(mode=sw.wandb_mode, project=sw.base.wandb_project, name=f"{spec.name}-summary",
                           group=spec.name, config={"sweep": spec.raw, "configs": len(rows)},
-                          run_dir=run_dir, tags=["summary"])
+                          run_dir=run_dir, tags=["summary"], job_type="summary")
         def cell(v):
             return None if v == "" else str(v) if isinstance(v, (list, dict)) else track.to_jsonable(v)
         data = [[cell(r.get(c)) if not (c == "hidden") else str(r.get(c)) for c in cols] for r in table]

@@ -162,6 +162,8 @@ class WandbWriter:
         self.threads = []
         self.logged = 0
         if mode != "disabled":
+            from PIL import Image
+            Image.init()  # Pillow registers its formats lazily, and not thread-safely: do it once here
             for _ in range(threads):
                 t = threading.Thread(target=self._work, daemon=True)
                 t.start()

@@ -158,7 +158,7 @@ class Tracker:
 
     def __init__(self, *, mode: str, project: str, name: str, group: str | None, config: dict,
                  run_dir: Path, tags: list[str] | None = None, quiet: bool = False,
-                 flush_s: float = LIVE_FLUSH_S):
+                 flush_s: float = LIVE_FLUSH_S, job_type: str | None = None):
         import threading
         from mlx.errors import UsageError
         self.run = None
@@ -179,7 +179,7 @@ class Tracker:
             del os.environ["WANDB_MODE"]
         import wandb
         kw = dict(project=project, name=name, group=group or None, config=to_jsonable(config),
-                  dir=str(run_dir), tags=tags, reinit="create_new")
+                  dir=str(run_dir), tags=tags, reinit="create_new", job_type=job_type)
         extra = {}
         if "x_transaction_log_flush_interval" in getattr(wandb.Settings, "model_fields", {}):
             extra["x_transaction_log_flush_interval"] = float(flush_s)
