@@ -67,7 +67,7 @@ import optax
 from mlx.config import make_config
 from mlx.errors import UsageError
 from mlx.models import make_model
-from mlx.sweep import ChunkRunner, group_configs, plan_chunks
+from mlx.sweep import CPU_CACHE_BOUND_LANES, ChunkRunner, group_configs, plan_chunks
 from mlx.train import METRICS, Hparams, loss_and_accuracy, make_optimizer, scale_inputs
 
 TORCH_HINT = "pip install 'mlxlab[bench]' (or pip install torch)"
@@ -343,28 +343,23 @@ class EngineRun(NamedTuple):
     groups: int
     chunks: int
     chunk: int             # lanes per program as mlx sweep picks it (first group)
-    single: bool           # the CPU one-lane-per-program rule applied (first group)
+    single: bool           # the CPU cache rule capped the chunk (first group)
     shape: tuple           # (rows, lanes per row) of the first group's programs
 
 
 def sweep_chunk_choice(g, runner, td, chunk: int) -> tuple[int, bool]:
-    """(lanes per chunk, one lane per program) exactly as ``mlx sweep`` decides it for a fresh
-    sweep: mlx.sweep_run.Sweep.chunk_size itself, on a stand-in with no recorded plan that
-    writes nothing."""
-    from mlx.sweep_run import Sweep
-    stub = SimpleNamespace(plan={}, opts={"chunk": int(chunk)}, n_dev=runner.n_dev, primary=False,
-                           say=lambda *a, **k: None, folder=None)
-    return Sweep.chunk_size(stub, g, runner, td)
+    """(lanes per chunk, capped by the CPU cache rule) exactly as ``mlx sweep`` decides it for a
+    fresh sweep: chunk= when given, else mlx.sweep.choose_chunk (what Sweep.chunk_size calls)."""
+    from mlx.sweep import choose_chunk
+    return (int(chunk), False) if chunk else choose_chunk(runner.trainer, g.cfg, td, runner.n_dev)
 
 
 def warm_init(runner: ChunkRunner, chunk) -> float:
-    """Compile the runner's vmapped init at the chunk's shape before timing (ChunkRunner
-    compiles it lazily inside its first chunk's seconds); returns the seconds it took."""
-    t0 = time.perf_counter()
+    """The seconds ChunkRunner spends compiling its init at the chunk's shape (cached by the
+    runner; ChunkRunner.train counts them as compile time too)."""
     hp = Hparams(np.full((chunk.height, chunk.width), 1e-3, np.float32),
                  np.zeros((chunk.height, chunk.width), np.float32))
-    jax.block_until_ready(runner._init(runner.shard(hp), runner.shard(np.zeros(chunk.height, np.uint32))))
-    return time.perf_counter() - t0
+    return runner._init_for(runner.shard(hp), runner.shard(np.zeros(chunk.height, np.uint32)))[1]
 
 
 class Workloads:
@@ -403,7 +398,7 @@ def engine_run(configs: list, wl: Workloads, chunk: int | None = None) -> Engine
         td = wl.task_data(g.cfg.task)
         runner = wl.runner(g)
         size, single = sweep_chunk_choice(g, runner, td, chunk)
-        plan = plan_chunks(g.lanes, size, runner.n_dev, single=single)
+        plan = plan_chunks(g.lanes, size, runner.n_dev)
         first = first or (size, single, (plan[0].height, plan[0].width))
         comp += warm_init(runner, plan[0])
         lane_hist = {}
@@ -689,7 +684,7 @@ def run_task(opts: Options, wl: Workloads, task: str, peak: float, torch_ok: boo
             "one_lane_per_program": er.single}}
         say(f"  engine      {er.seconds / ce * 1e3:9.2f} ms/config-epoch  (compile {er.compile_seconds:.1f} s, "
             f"{er.chunks} chunk(s) of {er.shape[0]} x {er.shape[1]} lanes"
-            + (", the engine's CPU rule: one lane per program" if er.single else "") + ")")
+            + (", capped by the engine's CPU cache rule" if er.single else "") + ")")
         picks = base_picks(opts, configs)
         E = opts.base_epochs
         acc_rows = [{"task": task, "model": model, "lr": float(configs[i].lr), "seed": int(configs[i].seed),
@@ -1014,7 +1009,7 @@ def table(result: dict) -> str:
                 sp = f"{m['engine_speedup']:.1f}x" if "engine_speedup" in m else "-"
                 if name == "engine":
                     how = (f"{m['configs']}x{m['epochs']}, {m['chunks']} program run(s) of "
-                           f"{m['shape'][0]}x{m['shape'][1]} lanes" + (" (CPU rule)" if m["one_lane_per_program"] else ""))
+                           f"{m['shape'][0]}x{m['shape'][1]} lanes" + (" (CPU cache rule)" if m["one_lane_per_program"] else ""))
                 else:
                     how = f"{m['configs']}x{m['epochs']} extrap."
                 lines.append(f"  {model:<7}{name:<10}{m['seconds_per_config_epoch'] * 1e3:>11.2f}"
@@ -1061,13 +1056,14 @@ def table(result: dict) -> str:
             curve = " ".join(f"{p['configs']}:{p['seconds_per_config_epoch'] * 1e3:.3g}" for p in pts)
             lines.append(f"scaling {model} ({sc['task']}, ms/config-epoch by configs per program): {curve}; "
                          f"mlx sweep picks chunk {m['auto_chunk']}"
-                         + (", one lane per program (CPU rule)" if m["auto_single"] else ""))
+                         + (f", capped at {CPU_CACHE_BOUND_LANES} lanes per program (CPU cache rule)"
+                            if m["auto_single"] else ""))
             rule = m.get("cpu_rule")
             if rule:
-                lines.append(f"  CPU one-lane rule for {model}: {'applies' if rule['applies'] else 'does not apply'}; "
-                             f"1 lane {rule['one_lane_ms']:.3g} ms vs best batched {rule['best_batched_ms']:.3g} ms "
-                             f"(at {rule['best_batched_at']}): one lane is "
-                             f"{'faster' if rule['one_lane_faster'] else 'slower'}")
+                lines.append(f"  CPU cache rule (at most {CPU_CACHE_BOUND_LANES} lanes per program) for {model}: "
+                             f"{'applies' if rule['applies'] else 'does not apply'}; "
+                             f"1 lane {rule['one_lane_ms']:.3g} ms, best {rule['best_batched_ms']:.3g} ms "
+                             f"at {rule['best_batched_at']} lanes per program")
     b = result.get("big")
     if b:
         lines.append(f"big: {b['configs']} logreg configs on 0v1 x {b['epochs']} epoch(s): "

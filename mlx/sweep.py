@@ -131,11 +131,13 @@ def cpu_l2_bytes() -> int:
     return 0
 
 
-def one_lane_per_program(trainer, n_devices: int) -> bool:
-    """The CPU rule: on one CPU device, a lane whose Adam working set (params, grads, two
-    moments: 16 bytes a param) exceeds the L2 caches runs faster alone than vmapped beside
-    others (batched, the lanes stream their state through memory every step). Measured by
-    ``mlx bench`` (MLP 784-256: the scaling curve)."""
+CPU_CACHE_BOUND_LANES = 4
+
+
+def cache_bound(trainer, n_devices: int) -> bool:
+    """On one CPU device, does a lane's Adam working set (params, grads, two moments: 16 bytes a
+    param) exceed the L2 caches? Such lanes (the MLP) stream their state through memory every
+    step, and many of them vmapped together run slower per config than a few."""
     if jax.default_backend() != "cpu" or n_devices != 1:
         return False
     l2 = cpu_l2_bytes()
@@ -146,6 +148,26 @@ def one_lane_per_program(trainer, n_devices: int) -> bool:
 def auto_chunk(per_lane: int, budget: int, cap: int = 4096) -> int:
     """Lanes per chunk from the memory budget (at least 1, at most ``cap``)."""
     return int(max(1, min(cap, budget // max(per_lane, 1))))
+
+
+def choose_chunk(trainer, cfg: Config, td, n_devices: int) -> tuple[int, bool]:
+    """(lanes per chunk, capped): the automatic chunk size of a group, a pure function of the
+    program and the device's total memory. On one CPU device a cache-bound lane (see
+    :func:`cache_bound`) is capped at CPU_CACHE_BOUND_LANES per program: measured by
+    ``mlx bench`` on 2 EPYC cores, MLP 784-256 on 4vrest ran 579 ms per config-epoch alone,
+    384 ms 4 to a program and 440-649 ms 8 to 64 to a program. Raises UsageError when one lane
+    does not fit the device."""
+    from mlx.errors import UsageError
+    per = lane_bytes(trainer, cfg, td.x_train.shape[1])
+    budget = memory_budget_bytes()
+    if per > budget:
+        raise UsageError(f"one {cfg.model} lane (hidden={list(cfg.hidden)}) needs about "
+                         f"{per / 2**30:.1f} GiB, more than the {budget / 2**30:.1f} GiB this device "
+                         f"allows a chunk; use smaller hidden sizes or a bigger device")
+    chunk = auto_chunk(per, budget)
+    if cache_bound(trainer, n_devices) and chunk > CPU_CACHE_BOUND_LANES:
+        return CPU_CACHE_BOUND_LANES, True
+    return chunk, False
 
 
 class Chunk(NamedTuple):
@@ -167,17 +189,18 @@ def plan_chunks(lanes: list, chunk: int, n_devices: int = 1, *, single: bool = F
     """The chunk plan of a group: a pure function of its lanes [(lr, wd, seed), ...], the chunk
     size (lanes per program) and the device count.
 
-    Lanes are gathered into rows by seed (first-seen order); a row holds at most ``width`` =
-    min(largest seed's lane count, chunk) lanes; a chunk holds ``height`` rows (a multiple of
+    Lanes are gathered into rows by seed (first-seen order); a row holds at most ``width``
+    lanes, the largest seed's lanes cut into as few equal rows of at most ``chunk`` as possible; a chunk holds ``height`` rows (a multiple of
     the device count, rows are sharded), the rows cut into as few chunks of about the same
     size as possible. Every chunk of a group has the same shape (one compiled program).
-    ``single``: one lane per program (the CPU rule, :func:`one_lane_per_program`).
+    ``single``: one lane per program.
     """
     by_seed: dict[int, list[int]] = {}
     for li, (_, _, seed) in enumerate(lanes):
         by_seed.setdefault(int(seed), []).append(li)
     chunk = max(1, int(chunk))
-    width = 1 if single else min(max(len(v) for v in by_seed.values()), chunk)
+    most = max(len(v) for v in by_seed.values())
+    width = 1 if single else -(-most // -(-most // chunk))   # the largest seed in equal rows
     rows = [tuple(v[i:i + width]) for v in by_seed.values() for i in range(0, len(v), width)]
     per = 1 if single else max(1, chunk // width)
     per = max(n_devices, per // n_devices * n_devices)
@@ -258,6 +281,15 @@ class ChunkRunner:
         self._compiled: dict[tuple, Callable] = {}
         self.compile_seconds = 0.0
 
+    def _init_for(self, hp, seeds):
+        """The compiled init at this shape (cached), and the seconds spent compiling it now."""
+        shape = ("init",) + tuple(hp.lr.shape)
+        if shape in self._compiled:
+            return self._compiled[shape], 0.0
+        t0 = time.perf_counter()
+        self._compiled[shape] = self._init.lower(hp, seeds).compile()
+        return self._compiled[shape], time.perf_counter() - t0
+
     def _run(self, n_epochs: int, state, hp, seeds):
         """The compiled program for ``n_epochs`` more epochs at this shape (cached), and the
         seconds spent compiling it now (0 when cached)."""
@@ -293,8 +325,10 @@ class ChunkRunner:
         alive = np.ones(n, bool)
         bounds = [b for b in sorted(set(bands)) if 0 < b < E] + [E]
         t_compile, done, lane_epochs = 0.0, 0, 0
+        init, t_init = self._init_for(hp, seeds)
+        t_compile = t_init
         t0 = time.perf_counter()
-        state = self._init(hp, seeds)
+        state = init(hp, seeds)
         for b in bounds:
             seg = b - done
             compiled, tc = self._run(seg, state, hp, seeds)
@@ -324,7 +358,7 @@ class ChunkRunner:
         full = jax.tree_util.tree_map(lambda a: np.zeros((n,) + a.shape[2:], a.dtype), params)
         for leaf_full, leaf in zip(jax.tree_util.tree_leaves(full), jax.tree_util.tree_leaves(params)):
             leaf_full[src[real]] = np.asarray(leaf)[real]
-        secs = time.perf_counter() - t0 - t_compile
+        secs = time.perf_counter() - t0 - (t_compile - t_init)
         self.compile_seconds += t_compile
         return ChunkResult(out, stopped, full, secs, t_compile, lane_epochs)
 

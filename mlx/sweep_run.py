@@ -40,8 +40,8 @@ from mlx import track
 from mlx.config import FIELDS, Config, make_config, parse_value, role_key, split_overrides
 from mlx.errors import UsageError
 from mlx.run import history_rows
-from mlx.sweep import (ChunkRunner, auto_chunk, group_configs, lane_bytes, lane_params, lane_rows,
-                       memory_budget_bytes, one_lane_per_program, plan_chunks)
+from mlx.sweep import (ChunkRunner, group_configs, lane_params, lane_rows,
+                       choose_chunk, plan_chunks)
 from mlx.train import METRICS
 
 WANDB_RUNS = ("auto", "all", "best", "none")
@@ -409,6 +409,8 @@ class Sweep:
     # -- set-up
     def open(self, n_total: int, configs: list[Config]):
         self.n_total = n_total
+        if configs and not any(c.pictures for c in configs):  # pictures: false in the file
+            self.pictures = False
         if self.primary:
             self.done = load_done(self.jsonl)
             self.best_params = load_best(self.folder, self.snapshots)
@@ -439,31 +441,24 @@ class Sweep:
             self.tdata[key] = load_task_data(cfg)[0]
         return self.tdata[key]
 
-    def chunk_size(self, g, runner, td) -> tuple[int, bool]:
-        """(lanes per chunk, one lane per program): chunk= if given, else the size recorded in
-        plan.json when this sweep started, else from the device's total memory (recorded)."""
+    def chunk_size(self, g, runner, td) -> int:
+        """Lanes per chunk: chunk= if given, else the size recorded in plan.json when this
+        sweep started, else mlx.sweep.choose_chunk (from the device's total memory; recorded)."""
         gid = group_id(g)
         rec = self.plan.get(gid)
-        single = one_lane_per_program(runner.trainer, self.n_dev)
         if self.opts["chunk"]:
-            if rec and rec["chunk"] != self.opts["chunk"]:
-                self.say(f"  note: chunk={self.opts['chunk']} differs from the {rec['chunk']} this sweep started "
+            if rec and rec.get("chunk") != self.opts["chunk"]:
+                self.say(f"  note: chunk={self.opts['chunk']} differs from the {rec.get('chunk')} this sweep started "
                          f"with: configs still to train run in other programs (last-bit differences)")
-            chunk, single = self.opts["chunk"], False
-        elif rec:
-            chunk, single = rec["chunk"], rec["single"]
+            chunk = self.opts["chunk"]
+        elif rec and isinstance(rec.get("chunk"), int):
+            chunk = rec["chunk"]
         else:
-            per = lane_bytes(runner.trainer, g.cfg, td.x_train.shape[1])
-            budget = memory_budget_bytes()
-            if per > budget:
-                raise UsageError(f"one {g.cfg.model} lane (hidden={list(g.cfg.hidden)}) needs about "
-                                 f"{per / 2**30:.1f} GiB, more than the {budget / 2**30:.1f} GiB this device "
-                                 f"allows a chunk; use smaller hidden sizes or a bigger device")
-            chunk = auto_chunk(per, budget)
-        if self.primary and self.plan.get(gid) != {"chunk": chunk, "single": single}:
-            self.plan[gid] = {"chunk": chunk, "single": single}
+            chunk = choose_chunk(runner.trainer, g.cfg, td, self.n_dev)[0]
+        if self.primary and self.plan.get(gid) != {"chunk": chunk}:
+            self.plan[gid] = {"chunk": chunk}
             track.atomic_write_json(self.folder / "plan.json", self.plan)
-        return chunk, single
+        return chunk
 
     # -- training
     def train_configs(self, cfgs: list[Config], offset: int) -> list[dict]:
@@ -483,7 +478,7 @@ class Sweep:
         td = self.task_data(g.cfg)
         snap_bytes = 4 * len(g.lanes) * g.cfg.epochs * td.x_train.shape[1] * max(td.k_out, 1)
         runner = ChunkRunner(g.cfg, td, snapshots=self.pictures and snap_bytes < (512 << 20))
-        chunk, single = self.chunk_size(g, runner, td)
+        chunk = self.chunk_size(g, runner, td)
         self.stats["groups"] += 1
         bands, stop_fn = [], None
         et = self.spec.early_terminate
@@ -493,7 +488,7 @@ class Sweep:
             stop_fn = lambda h, b: stop_lanes(h, b, eta=et.get("eta", 3), strict=et.get("strict", True),  # noqa: E731
                                               goal=self.goal)
         rows = []
-        for ch in plan_chunks(g.lanes, chunk, self.n_dev, single=single):
+        for ch in plan_chunks(g.lanes, chunk, self.n_dev):
             lanes = set(ch.lanes)
             members = [(ci, li, e) for ci, li, e in g.members if li in lanes]
             if all(config_id(cfgs[ci]) in self.done for ci, _, _ in members):

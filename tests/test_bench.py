@@ -114,10 +114,10 @@ def test_end_to_end_rows_run_mlx_sweep_itself(quick):
 
 
 def test_engine_chunks_are_mlx_sweeps():
-    """The bench has no engine of its own: its chunk choice is mlx.sweep_run.Sweep.chunk_size."""
+    """The bench has no engine of its own: its chunk choice is mlx sweep's (mlx.sweep.choose_chunk)."""
     assert not hasattr(bench, "Engine") and not hasattr(bench, "balanced_chunks")
     from mlx.data import load_sample
-    from mlx.sweep import auto_chunk, group_configs, lane_bytes, memory_budget_bytes, one_lane_per_program
+    from mlx.sweep import auto_chunk, cache_bound, group_configs, lane_bytes, memory_budget_bytes
     from mlx.tasks import apply_task
     opts = bench.parse_options(["quick=true"])
     wl = bench.Workloads(opts, load_sample())
@@ -126,7 +126,8 @@ def test_engine_chunks_are_mlx_sweeps():
     td = apply_task("4vrest", wl.ds)
     assert bench.sweep_chunk_choice(g, runner, td, 5) == (5, False)
     auto = auto_chunk(lane_bytes(runner.trainer, g.cfg, td.x_train.shape[1]), memory_budget_bytes())
-    assert bench.sweep_chunk_choice(g, runner, td, 0) == (auto, one_lane_per_program(runner.trainer, runner.n_dev))
+    capped = cache_bound(runner.trainer, runner.n_dev) and auto > 4
+    assert bench.sweep_chunk_choice(g, runner, td, 0) == ((4, True) if capped else (auto, False))
 
 
 def test_torch_missing_prints_one_skip_line(tmp_path, monkeypatch, capsys):

@@ -234,3 +234,41 @@ def test_two_processes_with_jax_distributed_equal_one_process(swept, tmp_path):
         assert ra["diverged"] == rb["diverged"]
         if ra["diverged"] == "False":
             assert float(ra["test_accuracy"]) == pytest.approx(float(rb["test_accuracy"]), abs=1e-5)
+
+
+def _history_values(wandb_file):
+    from mlx.track import read_wandb_file
+    out = {}
+    for r in read_wandb_file(wandb_file):
+        if r.WhichOneof("record_type") == "history":
+            for i in r.history.item:
+                out["/".join(i.nested_key) or i.key] = i.value_json
+        if r.WhichOneof("record_type") == "run":
+            out["_job_type"] = r.run.job_type
+    return out
+
+
+def test_wandb_runs_carry_the_sweeps_pictures(tmp_path):
+    """Every config's W&B run has its filter image; the summary run (job type summary) has the
+    comparison figure, one table row per config, decision boundaries and the styles of a 4."""
+    y = tmp_path / "p.yaml"
+    y.write_text("name: p\nmethod: grid\nparameters:\n  model: {values: [logreg, mlp]}\n"
+                 "  task: {value: 4vrest}\n  lr: {value: 0.1}\n  epochs: {values: [1, 2]}\n"
+                 "  hidden: {value: 16}\n  optimizer: {value: sgd}\n")
+    p = run_cli("sweep", y, "data=sample", f"out={tmp_path}", "wandb=offline", "wandb_runs=all")
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "warning" not in p.stderr, p.stderr
+    folder = tmp_path / "p"
+    runs = sorted((folder / "runs").iterdir())
+    assert len(runs) == 4
+    for rf in runs:
+        (wf,) = rf.glob("wandb/offline-run-*/run-*.wandb")
+        h = _history_values(wf)
+        assert "pictures/filter/_type" in h and "image-file" in h["pictures/filter/_type"], (rf.name, sorted(h))
+    (wf,) = (folder / "summary").glob("wandb/offline-run-*/run-*.wandb")
+    h = _history_values(wf)
+    assert h["_job_type"] == "summary"
+    assert h["configs/nrows"] == "4"
+    keys = {k.split("/")[1] for k in h if k.startswith("pictures/")}
+    assert {"comparison", "best_filters", "styles_4vrest", "style_recall_4vrest",
+            "decision_boundary_logreg-4vrest", "decision_boundary_mlp-4vrest"} <= keys, sorted(keys)

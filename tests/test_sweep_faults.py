@@ -236,7 +236,8 @@ def test_the_chunk_plan_does_not_depend_on_free_memory(tmp_path, monkeypatch):
     plan = json.loads((folder / "plan.json").read_text())
     (folder / "results.jsonl").write_text((folder / "results.jsonl").read_text().splitlines()[0] + "\n")
     want = list(csv.DictReader(open(folder / "results.csv")))
-    monkeypatch.setattr(sweep_run, "memory_budget_bytes", lambda *a: 1)  # as if memory were scarce now
+    import mlx.sweep
+    monkeypatch.setattr(mlx.sweep, "memory_budget_bytes", lambda *a: 1)  # as if memory were scarce now
     sweep_run.run_sweep([str(y), "data=sample", f"out={tmp_path}", "wandb=disabled"], quiet=True)
     assert json.loads((folder / "plan.json").read_text()) == plan
     got = list(csv.DictReader(open(folder / "results.csv")))
