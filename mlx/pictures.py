@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from mlx.errors import UsageError
 from mlx.styles import StyleClusters, cluster_styles, pca_fit, pca_project, style_recall  # noqa: F401 (re-exported)
@@ -38,7 +39,9 @@ __all__ = [
     "evidence_maps",
     "figure_to_png_bytes",
     "filter_figure",
+    "filter_evolution",
     "filter_strip",
+    "learning_curves_figure",
     "logit_histogram",
     "mlp_filters",
     "pca_fit",
@@ -69,6 +72,8 @@ CAPTIONS: dict[str, str] = {
     "style_recall": "Recall of the positive class for each style of 4, one bar per model.",
     "comparison": "Test accuracy against learning rate, one line per model and epoch budget (mean over seeds, error bars = std); x marks diverged runs.",
     "best_filters": "Filters of the best run of each model, side by side (each block on its own symmetric colour scale).",
+    "filter_evolution": "How the best config's filter forms: the logreg weights b after each epoch of its lane, on one shared colour scale.",
+    "learning_curves": "Test accuracy and test loss per epoch of the best config per model, task and epoch budget.",
 }
 
 
@@ -223,11 +228,13 @@ def filter_strip(
     image_shape: tuple[int, int] | None = (28, 28),
     max_panels: int = 16,
     title: str | None = None,
+    class_names: tuple[str, str] = ("zero", "one"),
 ) -> Figure:
     """How a binary filter forms during training, on ONE shared symmetric colour scale.
 
     weights_by_epoch: float[E, d], the weights b after each logged epoch.
     epochs: int[E], the epoch number of each row.
+    class_names: (negative, positive) names for the ends of the colour bar.
     When E > max_panels an evenly spaced subset (first and last included) is drawn.
     """
     w = _as_rows(weights_by_epoch, "weights_by_epoch")
@@ -237,9 +244,9 @@ def filter_strip(
     pick = _evenly_spaced(w.shape[0], max_panels)
     w, epochs = w[pick], [epochs[i] for i in pick]
     e = w.shape[0]
-    cols = min(e, 8)
-    rows = math.ceil(e / cols)
-    fig = Figure(figsize=(cols * 1.7 + 1.4, rows * 1.9 + 0.9), layout="constrained")
+    rows = math.ceil(e / 8)
+    cols = math.ceil(e / rows)  # balanced rows: 10 panels as 2 x 5, not 8 + 2
+    fig = Figure(figsize=(max(cols * 1.7 + 1.4, 4.6), rows * 1.9 + 0.9), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     vmax = _symmetric_limit(w)
     im = None
@@ -249,8 +256,55 @@ def filter_strip(
             continue
         im = _image_panel(ax, _to_image(w[i], image_shape), vmax=vmax, title=f"epoch {epochs[i]}")
     cbar = fig.colorbar(im, ax=axes, shrink=0.9)
-    _label_diverging_colourbar(cbar, positive="one", negative="zero", label="weight")
+    _label_diverging_colourbar(cbar, positive=class_names[1], negative=class_names[0], label="weight")
     fig.suptitle(title or "How the filter forms: weights after each epoch (shared colour scale)")
+    return fig
+
+
+def filter_evolution(
+    snapshots: Any,
+    epochs: Sequence[int] | None = None,
+    *,
+    class_names: Sequence[str] = ("zero", "one"),
+    image_shape: tuple[int, int] | None = (28, 28),
+    max_epochs: int = 6,
+    title: str | None = None,
+) -> Figure:
+    """The filters of a linear model after each epoch, on ONE shared symmetric colour scale.
+
+    snapshots: float[E, d, k], the weights b after each epoch (k = 1: one binary filter, drawn
+    as :func:`filter_strip`; k > 1: a row per epoch, a column per class, at most max_epochs
+    evenly spaced rows, first and last included). epochs: int[E] (default 1..E).
+    class_names: (negative, positive) for k = 1, the k class names otherwise.
+    """
+    w = np.asarray(snapshots, dtype=np.float64)
+    if w.ndim == 2:
+        w = w[:, :, None]
+    if w.ndim != 3 or 0 in w.shape:
+        raise UsageError(f"filter_evolution needs snapshots float[E, d, k]; got shape {np.shape(snapshots)}")
+    n_ep, _, k = w.shape
+    epochs = list(range(1, n_ep + 1)) if epochs is None else list(epochs)
+    if len(epochs) != n_ep:
+        raise UsageError(f"{len(epochs)} epochs given for {n_ep} snapshots")
+    if k == 1:
+        names = tuple(class_names)[-2:] if len(class_names) >= 2 else ("zero", "one")
+        return filter_strip(w[:, :, 0], epochs, image_shape=image_shape, title=title,
+                            class_names=(names[0], names[1]))
+    pick = _evenly_spaced(n_ep, max_epochs)
+    names = list(class_names) if len(class_names) == k else [f"class {j}" for j in range(k)]
+    fig = Figure(figsize=(k * 1.45 + 1.6, pick.size * 1.55 + 0.9), layout="constrained")
+    axes = fig.subplots(pick.size, k, squeeze=False)
+    vmax = _symmetric_limit(w[pick])
+    im = None
+    for r, e in enumerate(pick):
+        for j in range(k):
+            im = _image_panel(axes[r, j], _to_image(w[e, :, j], image_shape), vmax=vmax,
+                              title=names[j] if r == 0 else None)
+        axes[r, 0].set_ylabel(f"epoch {epochs[e]}", fontsize=9)
+    cbar = fig.colorbar(im, ax=axes, shrink=0.85)
+    _label_diverging_colourbar(cbar, positive="class", negative="other",
+                               label="weight (red: for the column's class, blue: against)")
+    fig.suptitle(title or "How the filters form: weights after each epoch (shared colour scale)")
     return fig
 
 
@@ -534,9 +588,11 @@ def decision_boundary(
     aa, bb = np.meshgrid(ga, gb)  # [grid, grid], row = pc2 value
     flat_a, flat_b = aa.reshape(-1), bb.reshape(-1)
 
+    basis = np.stack([pc1, pc2, mean]).astype(np.float32)  # [3, d]: one float32 matmul per chunk
+    coords = np.stack([flat_a, flat_b, np.ones_like(flat_a)], axis=1).astype(np.float32)
+
     def rows(start: int, stop: int) -> np.ndarray:
-        pix = mean + flat_a[start:stop, None] * pc1 + flat_b[start:stop, None] * pc2
-        return np.clip(pix, 0.0, 1.0).astype(np.float32)
+        return np.clip(coords[start:stop] @ basis, 0.0, 1.0)
 
     prob = _evaluate_in_chunks(predict_proba, rows, flat_a.size, chunk).reshape(aa.shape)
     fig = Figure(figsize=(7.4, 6.0), layout="constrained")
@@ -940,4 +996,57 @@ def comparison_figure(rows: Sequence[Mapping[str, Any]], *, title: str | None = 
         fig.legend(handles=handles, loc="outside right center", fontsize=8, title="model, budget",
                    title_fontsize=8)
     fig.suptitle(title or "Test accuracy against learning rate (mean over seeds, bars = std)")
+    return fig
+
+
+def learning_curves_figure(curves: Sequence[Mapping[str, Any]], *, title: str | None = None) -> Figure:
+    """Test accuracy (top row) and test loss (bottom row, log scale) per epoch: a column per task.
+
+    curves: list of dicts with keys model, task, epochs (the budget, int), test_accuracy and
+    test_loss (float[E], one value per epoch trained) and optionally label (legend text). One
+    line per curve; each model has its own colour family and each budget a shade, light (few
+    epochs) to dark (many), as in :func:`comparison_figure`. Non-finite values are left out.
+    """
+    curves = [c for c in curves if len(c.get("test_accuracy") or []) > 0]
+    if not curves:
+        raise UsageError("learning_curves_figure needs at least one curve with test_accuracy")
+    tasks = list(dict.fromkeys(str(c["task"]) for c in curves))
+    models = list(dict.fromkeys(str(c["model"]) for c in curves))
+    budgets = {m: sorted({int(c["epochs"]) for c in curves if str(c["model"]) == m}) for m in models}
+
+    def colour(model: str, epochs: int):
+        cmap = colormaps[_FAMILIES[models.index(model) % len(_FAMILIES)]]
+        b = budgets[model]
+        return cmap(0.75 if len(b) == 1 else 0.4 + 0.55 * b.index(epochs) / (len(b) - 1))
+
+    fig = Figure(figsize=(4.6 * len(tasks) + 2.9, 6.6), layout="constrained")
+    axes = fig.subplots(2, len(tasks), squeeze=False, sharex="col")
+    for ti, task in enumerate(tasks):
+        acc_ax, loss_ax = axes[0, ti], axes[1, ti]
+        for c in curves:
+            if str(c["task"]) != task:
+                continue
+            col = colour(str(c["model"]), int(c["epochs"]))
+            label = str(c.get("label") or f"{c['model']}, {c['epochs']} epochs")
+            for ax, key in ((acc_ax, "test_accuracy"), (loss_ax, "test_loss")):
+                v = np.asarray(c.get(key) or [], dtype=np.float64).reshape(-1)
+                x = np.arange(1, v.size + 1)
+                ok = np.isfinite(v) & ((v > 0) if key == "test_loss" else True)
+                if ok.any():
+                    ax.plot(x[ok], v[ok], color=col, marker="o", ms=3 if v.size > 1 else 6, lw=1.6,
+                            label=label if ax is acc_ax else None)
+        acc_ax.set_title(f"task: {task}")
+        acc_ax.set_ylabel("test accuracy")
+        lo, hi = acc_ax.get_ylim()
+        if hi > 1.0:  # accuracy never passes 1: no empty band above it
+            acc_ax.set_ylim(lo, min(hi, 1.0 + 0.04 * (1.0 - lo)) if lo < 1.0 else 1.005)
+        loss_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        loss_ax.set_ylabel("test loss (log scale)")
+        loss_ax.set_xlabel("epoch")
+        if any(ln.get_ydata().size for ln in loss_ax.get_lines()):
+            loss_ax.set_yscale("log")
+        for ax in (acc_ax, loss_ax):
+            ax.grid(alpha=0.3, which="both")
+        acc_ax.legend(fontsize=7, loc="lower right", framealpha=0.85)
+    fig.suptitle(title or "Learning curves of the best config per model, task and epoch budget")
     return fig

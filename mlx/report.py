@@ -12,11 +12,17 @@ run folder
     sortable), top-level ``*.md`` files (pipe tables rendered), every ``*.png`` in the folder and
     its subfolders, grouped by subfolder (standard pictures in a fixed order, see
     ``_PICTURE_ORDER``, then the others by name).
-sweep folder (has ``results.csv`` or a ``runs/`` subfolder)
-    ``config.json``, ``results.csv`` (one row per config, sortable; the row with the best
-    ``test_accuracy`` is highlighted), ``comparison.md`` and other top-level ``*.md`` files,
-    the sweep's own PNGs (everything outside ``runs/``), then the PNGs of each run folder under
-    ``runs/`` with the run name as heading. When more than ``max_runs`` runs have pictures,
+sweep folder (has ``results.csv`` or a ``runs/`` subfolder), in this order (see
+``SWEEP_SECTIONS``): the comparison (``comparison.md`` tables and ``comparison.png``), the
+    filters (``best_filters.png``, ``filter_evolution_*``), the decision boundaries
+    (``decision_boundary_*``, each 784-input slice next to its 2-D model), the styles
+    (``styles_*``, ``style_recall_*``), the learning curves (``learning_curves*``; a note on
+    ``history.csv``, every config's per-epoch metrics, which is not rendered), any other
+    picture and ``*.md`` file, the results table (``results.csv``, one row per config,
+    sortable; the row with the best ``test_accuracy`` is highlighted), ``config.json`` /
+    ``summary.json`` / ``sweep.json``, then the PNGs of each run folder under ``runs/`` with the
+    run name as heading. The sweep's pictures are every PNG outside ``runs/`` and ``summary/``
+    (the W&B summary run). When more than ``max_runs`` runs have pictures,
     only the runs listed in ``best_runs.json`` (a JSON list of run folder names) are shown, or
     none when that file is missing; the report says how many were left out. When there are few
     runs, the runs of ``best_runs.json`` come first, marked "best".
@@ -56,6 +62,18 @@ MAX_RUNS = 20
 MAX_PICTURE_BYTES = 64 * 2**20  # a bigger *.png is left out (with a warning), not embedded
 _KNOWN = ("config.json", "summary.json", "history.csv", "results.csv", "comparison.md")
 _SKIP_DIRS = {"wandb", "__pycache__", "node_modules"}
+# A sweep folder's sections, in page order: (id, heading, picture stem prefixes). A picture goes
+# to the first section with a prefix it starts with (the stem itself, or prefix + "_" / "-");
+# within a section pictures are ordered by what follows the prefix, then by prefix: so each
+# decision_boundary_<model>-<task> comes just before decision_boundary_2d_<model>-<task>.
+SWEEP_SECTIONS = (
+    ("comparison", "Comparison", ("comparison",)),
+    ("filters", "Filters", ("best_filters", "filter_evolution", "filter_strip", "filter", "mlp_filters",
+                            "lane", "evidence")),
+    ("boundaries", "Decision boundaries", ("decision_boundary", "decision_boundary_2d")),
+    ("styles", "The styles of a digit", ("styles", "style_recall")),
+    ("learning-curves", "Learning curves", ("learning_curves",)),
+)
 # Pictures of one folder are shown in this order (then any others by name).
 _PICTURE_ORDER = ("comparison", "best_filters", "filter", "filter_strip", "mlp_filters", "evidence",
                   "logit_histogram", "roc_pr", "confusion_matrix", "decision_boundary",
@@ -258,15 +276,15 @@ def markdown_to_html(text: str) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-def _walk_pngs(root: Path, *, exclude: Path | None = None) -> list[Path]:
-    """All *.png under root, sorted, skipping hidden/wandb folders and `exclude`."""
+def _walk_pngs(root: Path, *, exclude: list[Path] | None = None) -> list[Path]:
+    """All *.png under root, sorted, skipping hidden/wandb folders and the folders `exclude`."""
     found: list[Path] = []
+    skip = {p.resolve() for p in exclude or []}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         here = Path(dirpath)
         dirnames[:] = sorted(
             d for d in dirnames
-            if not d.startswith(".") and d not in _SKIP_DIRS
-            and (exclude is None or (here / d).resolve() != exclude.resolve())
+            if not d.startswith(".") and d not in _SKIP_DIRS and (here / d).resolve() not in skip
         )
         found.extend(sorted((here / f for f in filenames if f.lower().endswith(".png")),
                             key=_picture_key))
@@ -279,6 +297,19 @@ def _picture_key(path: Path) -> tuple[int, str]:
         if stem == name:
             return i, stem
     return len(_PICTURE_ORDER), stem
+
+
+def _sweep_section_of(stem: str) -> tuple[int, str, int]:
+    """(section index in SWEEP_SECTIONS or len() for "other", what follows the prefix, prefix
+    rank) of a sweep picture's stem; the longest matching prefix wins (decision_boundary_2d_x
+    is a decision_boundary_2d picture of x, not a decision_boundary picture of 2d_x)."""
+    best = None
+    for i, (_, _, prefixes) in enumerate(SWEEP_SECTIONS):
+        for rank, prefix in enumerate(prefixes):
+            if stem == prefix or stem.startswith((prefix + "_", prefix + "-")):
+                if best is None or len(prefix) > len(best[3]):
+                    best = (i, stem[len(prefix) + 1:], rank, prefix)
+    return (len(SWEEP_SECTIONS), stem, 0) if best is None else best[:3]
 
 
 def _png_size(data: bytes) -> tuple[int, int] | None:
@@ -470,7 +501,7 @@ def render_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> str
     runs_dir = root / "runs"
     is_sweep = (root / "results.csv").is_file() or runs_dir.is_dir()
     md_files = sorted(root.glob("*.md"), key=lambda p: (p.name != "comparison.md", p.name))
-    top_pngs = _walk_pngs(root, exclude=runs_dir if is_sweep else None)
+    top_pngs = _walk_pngs(root, exclude=[runs_dir, root / "summary"] if is_sweep else None)
     run_pngs: dict[str, list[Path]] = {}
     if is_sweep and runs_dir.is_dir():
         for run in sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -502,6 +533,52 @@ def render_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> str
     config = _read_json(root / "config.json", warnings) if (root / "config.json").is_file() else None
     summary = _read_json(root / "summary.json", warnings) if (root / "summary.json").is_file() else None
 
+    if not is_sweep:
+        _run_sections(root, sections, nav, warnings, summary, config, md_files, top_pics, captions)
+        n_pics = len(top_pics)
+    else:
+        n_pics = _sweep_sections(root, runs_dir, sections, nav, warnings, summary, config, md_files,
+                                 top_pics, captions, run_pngs, readable, max_runs)
+
+    kind = "sweep" if is_sweep else "run"
+    subtitle = f"{kind} folder {root.name}, {n_pics} picture{'s' if n_pics != 1 else ''}"
+    if is_sweep:
+        subtitle += f", {len(run_pngs)} run{'s' if len(run_pngs) != 1 else ''} with pictures"
+    warn_html = "".join(f'<p class="warn">{esc(w)}</p>' for w in warnings)
+    nav_html = "".join(f'<a href="#{esc(sid)}">{esc(t)}</a>' for sid, t in nav)
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        f"<title>mlx {kind} report: {esc(root.name)}</title><style>{_CSS}</style></head>\n<body>"
+        f"<header><h1>mlx {kind} report: {esc(root.name)}</h1><p>{esc(subtitle)}</p>"
+        f"<nav>{nav_html}</nav></header>\n<main>{warn_html}\n" + "\n".join(sections)
+        + f"\n</main>\n<script>{_JS}</script>\n</body></html>\n"
+    )
+
+
+def _md_sections(md_files: list[Path], warnings: list[str], nav, *, only=None) -> list[str]:
+    out = []
+    for md in md_files:
+        if only is not None and md.name not in only:
+            continue
+        try:
+            if not stat.S_ISREG(md.stat().st_mode):
+                warnings.append(f"{md.name} is not a regular file; left out")
+                continue
+            text = md.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            warnings.append(f"{md.name} could not be read: {exc}")
+            continue
+        if only is not None:
+            out.append(markdown_to_html(text))
+            continue
+        title = "Comparison" if md.name == "comparison.md" else md.stem.replace("_", " ").capitalize()
+        out.append(_section("md-" + _slug(md.stem), title, markdown_to_html(text), nav))
+    return out
+
+
+def _run_sections(root, sections, nav, warnings, summary, config, md_files, top_pics, captions):
+    """A run folder: summary, configuration, history, markdown, pictures."""
     if summary is not None:
         sections.append(_section("summary", "Summary", _kv_table(_flatten(summary)), nav))
     if config is not None:
@@ -512,6 +589,37 @@ def render_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> str
             sections.append(_section("history", "History (per epoch)",
                                      f'<p class="note">{len(rows)} rows; click a column to sort.</p>'
                                      + _data_table(header, rows), nav))
+    sections.extend(_md_sections(md_files, warnings, nav))
+    if top_pics:
+        sections.append(_section("pictures", "Pictures",
+                                 _picture_groups(top_pics, root, root, captions, 3, None), nav))
+
+
+def _sweep_sections(root, runs_dir, sections, nav, warnings, summary, config, md_files, top_pics,
+                    captions, run_pngs, readable, max_runs) -> int:
+    """A sweep folder, in the order of the module docstring; returns the number of pictures."""
+    by_section: dict[int, list[tuple[tuple, Path, bytes]]] = {}
+    for p, data in top_pics:
+        i, tail, rank = _sweep_section_of(p.stem)
+        by_section.setdefault(i, []).append(((tail, rank, p.relative_to(root).as_posix()), p, data))
+
+    def pictures_of(i: int) -> str:
+        items = sorted(by_section.get(i, []), key=lambda t: t[0])
+        return _picture_groups([(p, d) for _, p, d in items], root, root, captions, 3, None) if items else ""
+
+    for i, (sid, title, _) in enumerate(SWEEP_SECTIONS):
+        parts = _md_sections(md_files, warnings, nav, only={"comparison.md"}) if sid == "comparison" else []
+        pics = pictures_of(i)
+        if pics:
+            parts.append(pics)
+            if sid == "learning-curves" and (root / "history.csv").is_file():
+                parts.append('<p class="note">Every config\'s per-epoch metrics are in history.csv '
+                             "(not rendered here).</p>")
+        if parts:
+            sections.append(_section(sid, title, "\n".join(parts), nav))
+    if by_section.get(len(SWEEP_SECTIONS)):
+        sections.append(_section("pictures", "Other pictures", pictures_of(len(SWEEP_SECTIONS)), nav))
+    sections.extend(_md_sections([m for m in md_files if m.name != "comparison.md"], warnings, nav))
 
     # which runs' pictures go in
     best_runs: list[str] = []
@@ -534,36 +642,25 @@ def render_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> str
         shown = [r for r in best_runs if r in run_pngs] + [r for r in run_pngs if r not in best_runs]
     run_ids = {r: "run-" + _slug(r) for r in shown}
 
-    results_table = ""  # placed after the comparison and the pictures
     if (root / "results.csv").is_file():
         header, rows = _read_csv(root / "results.csv", warnings)
         if header:
             link_col = next((c for c in ("run", "run_name", "name") if c in header), None)
-            results_table = (
+            sections.append(_section("results", "Results (one row per configuration)",
                 f'<p class="note">{len(rows)} rows; click a column to sort; the best test accuracy '
                 "is highlighted.</p>"
                 + '<div class="tall">' + _data_table(header, rows, best_column="test_accuracy",
-                                                     links=run_ids, link_column=link_col) + "</div>")
-    for md in md_files:
-        try:
-            if not stat.S_ISREG(md.stat().st_mode):
-                warnings.append(f"{md.name} is not a regular file; left out")
-                continue
-            text = md.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            warnings.append(f"{md.name} could not be read: {exc}")
-            continue
-        title = "Comparison" if md.name == "comparison.md" else md.stem.replace("_", " ").capitalize()
-        sections.append(_section("md-" + _slug(md.stem), title, markdown_to_html(text), nav))
-
-    if top_pics:
-        sections.append(_section(
-            "pictures", "Sweep pictures" if is_sweep else "Pictures",
-            _picture_groups(top_pics, root, root, captions, 3, None), nav))
-    if results_table:
-        sections.append(_section("results", "Results (one row per configuration)", results_table, nav))
+                                                     links=run_ids, link_column=link_col) + "</div>", nav))
+    if summary is not None:
+        sections.append(_section("summary", "Summary", _kv_table(_flatten(summary)), nav))
+    if config is not None:
+        sections.append(_section("config", "Configuration", _kv_table(_flatten(config)), nav))
+    if (root / "sweep.json").is_file():
+        sweep = _read_json(root / "sweep.json", warnings)
+        if isinstance(sweep, dict):
+            sections.append(_section("sweep", "About this sweep (sweep.json)", _kv_table(_flatten(sweep)), nav))
     n_pics = len(top_pics)
-    if is_sweep and (shown or run_note):
+    if shown or run_note:
         parts = [f'<p class="note">{esc(run_note)}</p>'] if run_note else []
         for run in shown:
             badge = '<span class="badge">best</span>' if run in best_runs else ""
@@ -572,21 +669,7 @@ def render_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> str
             n_pics += len(pics)
             parts.append(_picture_groups(pics, runs_dir / run, root, captions, 4, None))
         sections.append(_section("runs", "Runs", "\n".join(parts), nav))
-
-    kind = "sweep" if is_sweep else "run"
-    subtitle = f"{kind} folder {root.name}, {n_pics} picture{'s' if n_pics != 1 else ''}"
-    if is_sweep:
-        subtitle += f", {len(run_pngs)} run{'s' if len(run_pngs) != 1 else ''} with pictures"
-    warn_html = "".join(f'<p class="warn">{esc(w)}</p>' for w in warnings)
-    nav_html = "".join(f'<a href="#{esc(sid)}">{esc(t)}</a>' for sid, t in nav)
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>mlx {kind} report: {esc(root.name)}</title><style>{_CSS}</style></head>\n<body>"
-        f"<header><h1>mlx {kind} report: {esc(root.name)}</h1><p>{esc(subtitle)}</p>"
-        f"<nav>{nav_html}</nav></header>\n<main>{warn_html}\n" + "\n".join(sections)
-        + f"\n</main>\n<script>{_JS}</script>\n</body></html>\n"
-    )
+    return n_pics
 
 
 def write_report(folder: str | os.PathLike, *, max_runs: int = MAX_RUNS) -> Path:

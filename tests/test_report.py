@@ -160,6 +160,32 @@ def test_sweep_report_has_everything(sweep_folder):
     assert page.index(base64.b64encode(pngs["comparison.png"]).decode()) < page.index('id="run-r1"')
 
 
+def test_sweep_sections_in_order(sweep_folder):
+    """A sweep folder's pictures go to their sections, in the page order comparison, filters,
+    boundaries, styles, learning curves, other pictures, results, runs, whatever their names'
+    alphabetical order; the W&B summary run (summary/) and wandb/ copies are left out."""
+    sweep, pngs = sweep_folder
+    names = ["learning_curves", "style_recall_4vrest", "styles_4vrest", "decision_boundary_2d_mlp-0v1",
+             "decision_boundary_mlp-0v1", "decision_boundary_2d_logreg-0v1", "decision_boundary_logreg-0v1",
+             "filter_evolution_logreg-0v1", "best_filters", "zz_extra"]
+    for i, n in enumerate(names):
+        pngs[f"{n}.png"] = _png(sweep / f"{n}.png", 40 + i)
+    _png(sweep / "summary" / "summary_copy.png", 98)
+    (sweep / "history.csv").write_text("index,name,epoch,test_accuracy\n0,r1,1,0.9\n")
+    page = render_report(sweep)
+    ids = re.findall(r'<section id="([^"]+)">', page)
+    assert ids == ["comparison", "filters", "boundaries", "styles", "learning-curves", "pictures",
+                   "results", "config", "runs"], ids
+    at = {n: page.index(base64.b64encode(pngs[f"{n}.png"]).decode()) for n in names + ["comparison"]}
+    order = ["comparison", "best_filters", "filter_evolution_logreg-0v1", "decision_boundary_logreg-0v1",
+             "decision_boundary_2d_logreg-0v1", "decision_boundary_mlp-0v1", "decision_boundary_2d_mlp-0v1",
+             "styles_4vrest", "style_recall_4vrest", "learning_curves", "zz_extra"]
+    assert sorted(order, key=at.get) == order
+    assert page.index("Best per model") < at["comparison"] < page.index('<section id="filters">')
+    assert len(_data_uris(page)) == len(pngs)  # summary/ and wandb/ pictures are not in
+    assert "history.csv" in page and "0,r1,1" not in page  # a note, not a 10,000-row table
+
+
 def test_many_runs_only_best_runs(sweep_folder):
     sweep, pngs = sweep_folder
     (sweep / "best_runs.json").write_text(json.dumps(["r2"]))
@@ -327,11 +353,11 @@ b.setAttribute('data-last-img', [r.left, r.top, r.width, r.height, img.complete 
 })();</script>"""
 
 
-def _chromium_run(chromium, profile, url, *args, timeout=120) -> subprocess.CompletedProcess:
+def _chromium_run(chromium, profile, url, *args, timeout=120, window=_WINDOW) -> subprocess.CompletedProcess:
     cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
            "--disable-quic", "--no-first-run", "--disable-background-networking",
            "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-           f"--user-data-dir={profile}", f"--window-size={_WINDOW[0]},{_WINDOW[1]}",
+           f"--user-data-dir={profile}", f"--window-size={window[0]},{window[1]}",
            "--virtual-time-budget=5000", *args, url]
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
