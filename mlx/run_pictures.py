@@ -97,7 +97,8 @@ def draw_run_pictures(cfg, td: TaskData, params, metrics, *, logits=None) -> dic
                                                 title=f"logreg filter, task {td.task.name}"), cap["filter"])
         if "b" in metrics and binary:
             snaps = np.asarray(metrics["b"])[:, :, 0]
-            out["filter_strip"] = (pictures.filter_strip(snaps, list(range(1, len(snaps) + 1))),
+            out["filter_strip"] = (pictures.filter_strip(snaps, list(range(1, len(snaps) + 1)),
+                                                         class_names=(names[0], names[1])),
                                    cap["filter_strip"])
         if binary:
             x = td.x_test[:4].astype(np.float32) / 255.0

@@ -156,6 +156,8 @@ def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, w
         "hyperband_config_epochs_saved": saved if spec.early_terminate else 0,
         "hyperband_best_kept": stats["hyperband_best_kept"],
         "pictures_seconds": stats.get("pictures_seconds", 0.0),
+        "picture_seconds_by_file": stats.get("picture_seconds_by_file", {}),
+        "wandb_close_seconds": stats.get("wandb_seconds", 0.0),
         "wandb_errors": wandb_errors[:20], "versions": track.versions(),
         "device": __import__("jax").devices()[0].device_kind,
         "devices": len(__import__("jax").devices()),

@@ -618,8 +618,9 @@ class Sweep:
                 first.setdefault(r["task"], r)
             tds = {t: self.task_data(make_config({k: r[k] for k in FIELDS if k in r}))
                    for t, r in first.items()}
-            self.picture_captions = draw_sweep_pictures(self.folder, rows, self.best_params, self.snapshots,
-                                                        tds, metric=self.metric, goal=self.goal)
+            self.picture_captions = draw_sweep_pictures(
+                self.folder, rows, self.best_params, self.snapshots, tds, metric=self.metric, goal=self.goal,
+                timings=self.stats.setdefault("picture_seconds_by_file", {}))
         except Exception as e:  # pictures never lose the sweep's results
             from mlx.sweep_report import warn
             warn(f"the sweep's pictures were not drawn ({type(e).__name__}: {' '.join(str(e).split())[:200]})")
@@ -674,6 +675,10 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
                 rows = sw.train_configs(configs, 0)
             else:
                 rows = run_bayes(sw, proposer, n_total, to_configs)
+            rows = sorted(rows, key=lambda r: r["index"])
+            sw.train_done = time.perf_counter()
+            if primary and sw.pictures:  # drawn while the W&B threads finish their queue
+                sw.draw_pictures(rows)
         except OSError as e:
             raise UsageError(f"cannot write the sweep's files in {folder}: {e.strerror or e}"
                              f"{' (' + e.filename + ')' if getattr(e, 'filename', None) else ''}; "
@@ -684,10 +689,7 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
         if not primary:
             return folder
         from mlx.sweep_report import write_sweep_outputs
-        rows = sorted(rows, key=lambda r: r["index"])
         elapsed = time.perf_counter() - sw.t_start
-        if sw.pictures:
-            sw.draw_pictures(rows)
         write_sweep_outputs(folder, rows, spec, sw.best_params, sw.stats, elapsed, sw.writer.errors, say,
                             getattr(sw, "picture_captions", None))
         if sw.policy in ("best", "all"):
