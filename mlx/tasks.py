@@ -149,6 +149,7 @@ def apply_task(task: Task | str, ds: Dataset) -> TaskData:
 
 
 STYLE_SEED = 0  # the styles are a property of the data, never of a run's seed
+_STYLE_CACHE: dict = {}
 
 
 def find_styles(x_tr, y_tr, x_te, y_te):
@@ -156,11 +157,18 @@ def find_styles(x_tr, y_tr, x_te, y_te):
     examples (mlx.styles.cluster_styles: k-means on PCA, k by silhouette, seed STYLE_SEED), and
     the style of each test example of the digit (nearest style mean; -1 for the others).
     (None, None) when the digit has too few training examples to cluster."""
+    import hashlib
+
     from mlx.styles import assign_styles, cluster_styles
-    pos = x_tr[y_tr == 1].astype(np.float32) / 255.0
-    if len(pos) < 10:
+    raw = np.ascontiguousarray(x_tr[y_tr == 1])
+    if len(raw) < 10:
         return None, None
-    cl = cluster_styles(pos, seed=STYLE_SEED)
+    key = hashlib.blake2b(raw.tobytes(), digest_size=16).hexdigest()
+    if key not in _STYLE_CACHE:  # the same data in one process: cluster once
+        if len(_STYLE_CACHE) > 8:
+            _STYLE_CACHE.clear()
+        _STYLE_CACHE[key] = cluster_styles(raw.astype(np.float32) / 255.0, seed=STYLE_SEED)
+    cl = _STYLE_CACHE[key]
     test_style = np.full(len(y_te), -1, np.int32)
     te = y_te == 1
     test_style[te] = assign_styles(x_te[te].astype(np.float32) / 255.0, cl.means)
