@@ -161,7 +161,10 @@ class WandbWriter:
         self.errors: list[str] = []
         self.threads = []
         self.logged = 0
+        self._first = threading.Lock()  # the first wandb.init imports lazily: one thread at a time
+        self._warm = False
         if mode != "disabled":
+            import wandb  # noqa: F401  (first imports are not thread-safe: import here, not in the threads)
             from PIL import Image
             Image.init()  # Pillow registers its formats lazily, and not thread-safely: do it once here
             for _ in range(threads):
@@ -184,8 +187,10 @@ class WandbWriter:
                 return
             folder, cfg, history, summary, image = item
             try:
-                t = track.Tracker(mode=self.mode, project=self.project, name=folder.name,
-                                  group=self.group, config=cfg, run_dir=folder)
+                with self._first if not self._warm else contextlib.nullcontext():
+                    t = track.Tracker(mode=self.mode, project=self.project, name=folder.name,
+                                      group=self.group, config=cfg, run_dir=folder)
+                    self._warm = True
                 t.log_history(history)
                 if image is not None:
                     import wandb
