@@ -6,11 +6,10 @@ in the same process on the same data, and what the edge (files, W&B) costs on to
     mlx bench baselines=step big=0 wandb_configs=200
 
 There is one engine: every "engine" figure is ``mlx sweep``'s own code path (mlx.sweep:
-group_configs -> the chunk size exactly as ``mlx sweep`` picks it (mlx.sweep_run.Sweep.chunk_size:
-chunk= if given, else automatic from device memory plus the engine's CPU one-lane-per-program
-rule) -> plan_chunks -> ChunkRunner.train per chunk). Its seconds are ChunkRunner's, with the
-vmapped init compiled before the clock starts (ChunkRunner compiles it lazily inside its first
-chunk; that compile is reported with the others).
+group_configs -> the chunk size exactly as ``mlx sweep`` picks it (chunk= if given, else
+mlx.sweep.choose_chunk: from device memory, with the engine's CPU cache rule) -> plan_chunks ->
+ChunkRunner.train per chunk). Its seconds are ChunkRunner's, which compiles the init and the
+training program ahead of time and reports that apart.
 
 Methods and rows (every method evaluates the test split after each epoch, as the engine does):
   engine     mlx sweep's engine on the configs (lanes sharing a seed share one data order and
@@ -354,14 +353,6 @@ def sweep_chunk_choice(g, runner, td, chunk: int) -> tuple[int, bool]:
     return (int(chunk), False) if chunk else choose_chunk(runner.trainer, g.cfg, td, runner.n_dev)
 
 
-def warm_init(runner: ChunkRunner, chunk) -> float:
-    """The seconds ChunkRunner spends compiling its init at the chunk's shape (cached by the
-    runner; ChunkRunner.train counts them as compile time too)."""
-    hp = Hparams(np.full((chunk.height, chunk.width), 1e-3, np.float32),
-                 np.zeros((chunk.height, chunk.width), np.float32))
-    return runner._init_for(runner.shard(hp), runner.shard(np.zeros(chunk.height, np.uint32)))[1]
-
-
 class Workloads:
     """Task data and ChunkRunners, built once and shared by the scenarios (a runner keeps its
     compiled programs, so repeated measurements reuse them; compilation is reported apart)."""
@@ -400,7 +391,6 @@ def engine_run(configs: list, wl: Workloads, chunk: int | None = None) -> Engine
         size, single = sweep_chunk_choice(g, runner, td, chunk)
         plan = plan_chunks(g.lanes, size, runner.n_dev)
         first = first or (size, single, (plan[0].height, plan[0].width))
-        comp += warm_init(runner, plan[0])
         lane_hist = {}
         for ch in plan:
             res = runner.train(ch, g.lanes)

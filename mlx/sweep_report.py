@@ -44,12 +44,9 @@ def results_table(rows: list[dict], spec) -> tuple[list[dict], list[str]]:
 
 def history_table(rows: list[dict]) -> list[dict]:
     """Every config's per-epoch metrics in one table (index, name, epoch, metrics...)."""
-    out = []
-    for r in sorted(rows, key=lambda r: r["index"]):
-        h = r["history"]
-        out += [{"index": r["index"], "name": r["name"], "epoch": e + 1, **{k: h[k][e] for k in METRIC_KEYS}}
-                for e in range(len(h["train_loss"]))]
-    return out
+    from mlx.run import history_rows
+    return [{"index": r["index"], "name": r["name"], **h}
+            for r in sorted(rows, key=lambda r: r["index"]) for h in history_rows(r["history"])]
 
 
 def _mean_std(v):

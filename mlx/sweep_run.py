@@ -292,20 +292,12 @@ def append_rows(path: Path, rows: list[dict]):
         os.fsync(f.fileno())
 
 
-def quick_write(path: Path, data: bytes):
-    """Write-then-rename without fsync: a reader never sees half a file, and after a crash a
-    missing file is rewritten from results.jsonl (the durable record)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write_run_folder(rf: Path, cfg: dict, hist: list[dict], summary: dict):
-    rf.mkdir(parents=True, exist_ok=True)
-    quick_write(rf / "config.json", (json.dumps(track.to_jsonable(cfg), indent=2) + "\n").encode())
-    lines = [",".join(["epoch", *METRICS])] + [",".join(str(h[k]) for k in ["epoch", *METRICS]) for h in hist]
-    quick_write(rf / "history.csv", ("\n".join(lines) + "\n").encode())
-    quick_write(rf / "summary.json", (json.dumps(track.to_jsonable(summary), indent=2) + "\n").encode())
+    """A config's run folder: views of its results.jsonl row, so written without fsync (a
+    missing one is rewritten on resume); renamed into place, so never half a file."""
+    track.atomic_write_json(rf / "config.json", cfg, durable=False)
+    track.atomic_write_csv(rf / "history.csv", hist, durable=False)
+    track.atomic_write_json(rf / "summary.json", summary, durable=False)
 
 
 def run_summary(row: dict, data_source: str) -> dict:
@@ -666,7 +658,7 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
         proposer = sweep_spec.Proposer(spec, seed=opts["sweep_seed"], count=n_total)
         configs = []
     else:
-        check_size(sweep_spec.size(spec) if hasattr(sweep_spec, "size") else 0, opts, path)
+        check_size(sweep_spec.size(spec), opts, path)  # before a grid is built
         configs = to_configs(sweep_spec.generate(spec, count=count, seed=opts["sweep_seed"]))
         n_total = len(configs)
     if n_total == 0:

@@ -431,16 +431,25 @@ def parse_sweep(d: dict, name: str = "sweep") -> SweepSpec:
     return spec
 
 
+def _block(d: dict, name: str, required: str, allowed, example: str) -> dict | None:
+    """d[name] checked as W&B's schema checks it: a mapping holding ``required`` and only
+    ``allowed`` keys; None when absent."""
+    if name not in d:
+        return None
+    b = d[name]
+    if not isinstance(b, dict) or required not in b:
+        article = "an" if required[0] in "aeiou" else "a"
+        raise UsageError(f"{name} must be a mapping with {article} {required}, e.g. {example}, got {b!r}")
+    for k in b:
+        if k not in allowed:
+            raise UsageError(f"unknown {name} key {k!r}; allowed: {', '.join(allowed)}")
+    return b
+
+
 def _check_controller(d: dict) -> None:
-    if "controller" not in d:
+    c = _block(d, "controller", "type", ("type",), "controller: {type: local}")
+    if c is None:
         return
-    c = d["controller"]
-    if not isinstance(c, dict) or "type" not in c:
-        raise UsageError(f"controller must be a mapping with a type, e.g. controller: {{type: local}}, "
-                         f"got {c!r}")
-    for k in c:
-        if k != "type":
-            raise UsageError(f"unknown controller key {k!r}; allowed: type")
     if c["type"] not in ("local", "cloud"):
         raise UsageError(f"controller type {c['type']!r} is not allowed; allowed: local, cloud")
 
@@ -450,15 +459,9 @@ SCHEDULER_KEYS = ("engine", "source", "optimizer", "search_space")
 
 def _check_scheduler(d: dict, method) -> None:
     """W&B's checks of ``scheduler`` (schema.json + cfg.py); only ``{engine: wandb}`` runs here."""
-    if "scheduler" not in d:
+    sc = _block(d, "scheduler", "engine", SCHEDULER_KEYS, "scheduler: {engine: wandb}")
+    if sc is None:
         return
-    sc = d["scheduler"]
-    if not isinstance(sc, dict) or "engine" not in sc:
-        raise UsageError(f"scheduler must be a mapping with an engine, e.g. scheduler: {{engine: wandb}}, "
-                         f"got {sc!r}")
-    for k in sc:
-        if k not in SCHEDULER_KEYS:
-            raise UsageError(f"unknown scheduler key {k!r}; allowed: {', '.join(SCHEDULER_KEYS)}")
     for k in ("optimizer", "search_space"):
         if k in sc and "source" not in sc:
             raise UsageError(f"scheduler {k} needs scheduler source (the file that defines it)")

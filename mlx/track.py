@@ -53,7 +53,10 @@ def _new_file_mode(path: Path) -> int:
         return 0o666 & ~_umask()
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, durable: bool = True) -> Path:
+    """Write ``data`` to a temp file in the same folder and rename it over ``path``: a reader
+    never sees half a file. ``durable``: fsync before the rename (False for files that can be
+    rebuilt from a durable record, e.g. a sweep's per-config views of results.jsonl)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _new_file_mode(path)
@@ -63,7 +66,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             os.fchmod(f.fileno(), mode)  # mkstemp makes 0600
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -86,18 +90,19 @@ def to_jsonable(x: Any) -> Any:
     return x
 
 
-def atomic_write_json(path, obj) -> Path:
-    return atomic_write_bytes(path, (json.dumps(to_jsonable(obj), indent=2) + "\n").encode())
+def atomic_write_json(path, obj, *, durable: bool = True) -> Path:
+    return atomic_write_bytes(path, (json.dumps(to_jsonable(obj), indent=2) + "\n").encode(), durable=durable)
 
 
-def atomic_write_csv(path, rows: list[dict], fieldnames: Iterable[str] | None = None) -> Path:
+def atomic_write_csv(path, rows: list[dict], fieldnames: Iterable[str] | None = None, *,
+                     durable: bool = True) -> Path:
     fieldnames = list(fieldnames or (rows[0].keys() if rows else []))
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=fieldnames, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:
         w.writerow({k: to_jsonable(v) for k, v in r.items()})
-    return atomic_write_bytes(path, buf.getvalue().encode())
+    return atomic_write_bytes(path, buf.getvalue().encode(), durable=durable)
 
 
 def read_json(path) -> Any:
