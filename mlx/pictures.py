@@ -40,6 +40,7 @@ __all__ = [
     "figure_to_png_bytes",
     "filter_figure",
     "filter_evolution",
+    "filter_evolution_by_budget",
     "filter_strip",
     "learning_curves_figure",
     "logit_histogram",
@@ -305,6 +306,82 @@ def filter_evolution(
     _label_diverging_colourbar(cbar, positive="class", negative="other",
                                label="weight (red: for the column's class, blue: against)")
     fig.suptitle(title or "How the filters form: weights after each epoch (shared colour scale)")
+    return fig
+
+
+def _tile_canvas(tiles: list[list[np.ndarray]], gap: int = 2) -> np.ndarray:
+    """float[H, W]: a grid of equal-sized images (rows of tiles) with NaN gaps between them."""
+    h, w = tiles[0][0].shape
+    cols = max(len(r) for r in tiles)
+    out = np.full((len(tiles) * (h + gap) - gap, cols * (w + gap) - gap), np.nan)
+    for i, row in enumerate(tiles):
+        for j, t in enumerate(row):
+            out[i * (h + gap):i * (h + gap) + h, j * (w + gap):j * (w + gap) + w] = t
+    return out
+
+
+def filter_evolution_by_budget(
+    blocks: Sequence[tuple[str, Any, Sequence[int]]],
+    *,
+    class_names: Sequence[str] = ("zero", "one"),
+    image_shape: tuple[int, int] | None = (28, 28),
+    max_epochs: int = 6,
+    title: str | None = None,
+) -> Figure:
+    """How the filters of several configs formed, one row of panels per config (an epoch
+    budget's best config, say), each after the epochs given.
+
+    blocks: (label, snapshots float[E, d, k] or float[E, d], epochs int[E]). k = 1: the block's
+    filters side by side, one per epoch; k > 1: a row per epoch (at most max_epochs, evenly
+    spaced, first and last), a column per class. Each block is drawn as ONE image (tiles with
+    white gaps) on its own symmetric colour scale (red positive, blue negative, white 0; its
+    max |w| in its label), so budgets with different learning rates stay readable: a handful
+    of axes instead of one per filter keeps the figure cheap to draw.
+    """
+    if not blocks:
+        raise UsageError("filter_evolution_by_budget needs at least one block")
+    cmap = colormaps[CMAP].with_extremes(bad="white")
+    canvases, labels, ticks = [], [], []
+    for label, snaps, epochs in blocks:
+        w = np.asarray(snaps, dtype=np.float64)
+        w = w[:, :, None] if w.ndim == 2 else w
+        epochs = list(epochs)
+        if w.ndim != 3 or 0 in w.shape or len(epochs) != w.shape[0]:
+            raise UsageError(f"block {label!r}: snapshots must be float[E, d, k] with E = {len(epochs)} epochs; "
+                             f"got shape {np.shape(snaps)}")
+        k = w.shape[2]
+        if k == 1:
+            tiles = [[_to_image(w[e, :, 0], image_shape) for e in range(w.shape[0])]]
+            ticks.append(("x", [f"epoch {e}" for e in epochs]))
+        else:
+            pick = _evenly_spaced(w.shape[0], max_epochs)
+            tiles = [[_to_image(w[e, :, j], image_shape) for j in range(k)] for e in pick]
+            names = list(class_names) if len(class_names) == k else [f"class {j}" for j in range(k)]
+            ticks.append(("xy", names, [f"epoch {epochs[e]}" for e in pick]))
+        vmax = _symmetric_limit(w)
+        canvases.append((_tile_canvas(tiles), vmax, tiles[0][0].shape))
+        labels.append(f"{label}  (|w| up to {vmax:.3g})")
+    width = max(c.shape[1] for c, _, _ in canvases)
+    heights = [c.shape[0] for c, _, _ in canvases]
+    scale = min(8.5 / width, 0.075)  # inches per pixel
+    fig = Figure(figsize=(width * scale + 0.8, sum(heights) * scale + 0.75 * len(blocks) + 0.6),
+                 layout="constrained")
+    axes = fig.subplots(len(blocks), 1, squeeze=False, height_ratios=heights)[:, 0]
+    for ax, (canvas, vmax, (h, w_)), label, tk in zip(axes, canvases, labels, ticks):
+        ax.imshow(np.ma.masked_invalid(canvas), cmap=cmap, vmin=-vmax, vmax=vmax,
+                  interpolation="nearest", aspect="equal" if h > 1 else "auto")
+        ax.set_xlim(-0.5, width - 0.5)
+        ax.set_title(label, fontsize=9, loc="left")
+        ax.set_xticks([j * (w_ + 2) + (w_ - 1) / 2 for j in range(len(tk[1]))], tk[1], fontsize=7)
+        ax.set_yticks([i * (h + 2) + (h - 1) / 2 for i in range(len(tk[2]))] if tk[0] == "xy" else [],
+                      tk[2] if tk[0] == "xy" else [], fontsize=7)
+        ax.tick_params(length=0)
+        for side in ax.spines.values():
+            side.set_visible(False)
+    negative, positive = (class_names[0], class_names[-1]) if len(class_names) == 2 else ("others", "the class")
+    fig.suptitle(title or "How the filters form", fontsize=10)
+    fig.supxlabel(f"red: evidence for {positive}, blue: for {negative}, white: 0 (each row on its own scale)",
+                  fontsize=8)
     return fig
 
 

@@ -5,7 +5,7 @@
   or the MLP's most important first-layer units. ``lane_images`` does a stack of lanes at once.
 * :func:`draw_sweep_pictures`: the sweep-level PNGs, each drawn once per sweep: decision
   boundaries (the PCA plane and the 2-D model) of the best config per model x task, the
-  per-epoch filter evolution of the best logreg lanes, the learning curves of the best config
+  per-epoch filter evolution of the best logreg lane of each epoch budget, the learning curves of the best config
   per model x task x budget, and for ``Nvrest`` tasks the styles of the digit with the per-style
   recall of the best logreg and the best MLP.
 
@@ -291,15 +291,15 @@ def draw_sweep_pictures(folder, rows, best_params, snapshots, task_data, *,
 
     rows: the sweep's rows (config fields, name, index, history, final metrics, diverged,
     style_recall for Nvrest tasks). best_params: {(model, task): (rank key, run name, params,
-    epochs trained)}. snapshots: {(model, task): float[epochs, d, k]} per-epoch logreg filters of
-    that best lane (may be empty). task_data: {task name: TaskData}.
+    epochs trained)}. snapshots: {(model, task, epoch budget): float[epochs, d, k]} per-epoch
+    logreg filters of the best lane of that budget (may be empty). task_data: {task name: TaskData}.
 
     For each best (model, task) of a binary image task: ``decision_boundary_<model>-<task>.png``
     (the best params' p(x) on the PC1-PC2 plane of the task's data) and
     ``decision_boundary_2d_<model>-<task>.png`` (the same model with the best config's settings,
     trained on the 2 principal components only, :func:`train_2d`: the one training this adds,
     in a background thread while the other figures are drawn);
-    ``filter_evolution_<model>-<task>.png`` from snapshots; ``learning_curves.png`` (test
+    ``filter_evolution_<model>-<task>.png`` from snapshots (a row per epoch budget); ``learning_curves.png`` (test
     accuracy and loss per epoch of the best config per model x task x budget); for each Nvrest
     task ``styles_<task>.png`` and ``style_recall_<task>.png`` (per-style recall of the best
     logreg and the best MLP at their budgets, style counts on the axis). Each is drawn once; one
@@ -367,27 +367,33 @@ GRID = 120  # lattice of the decision-boundary pictures (per axis; contours are 
 
 def _draw_all(emit, pictures, rows, best_mt, by_name, best_params, snapshots, task_data,
               planes, fits, boundary, metric, goal):
-    # -- filters: how the best logreg lanes' filters formed
-    for (model, task), snaps in sorted(snapshots.items()):
-        entry = best_params.get((model, task))
-        row = by_name.get(entry[1]) if entry else best_mt.get((model, task))
+    # -- filters: how the filters of the best logreg lane of each epoch budget formed
+    by_mt: dict = {}
+    for (model, task, budget), snaps in sorted(snapshots.items()):
+        by_mt.setdefault((model, task), []).append((budget, snaps))
+    best_mte = best_rows(rows, lambda r: (r["model"], r["task"], int(r["epochs"])), metric, goal)
+    for (model, task), budgets in by_mt.items():
         td = task_data.get(task)
         names = tuple(td.class_names) if td is not None else ("zero", "one")
-        who = _about(row) if row else (entry[1] if entry else "best config")
+        who = {b: best_mte.get((model, task, b)) for b, _ in budgets}
 
-        def draw(snaps=snaps, model=model, task=task, names=names, who=who, td=td, row=row):
+        def draw(budgets=budgets, model=model, task=task, names=names, td=td, who=who):
             from mlx.run_pictures import filter_epochs
-            s = np.asarray(snaps, dtype=np.float32)
-            if s.ndim == 2:
-                s = s[:, :, None]
-            shape = td.image_shape if td is not None else (28, 28)
-            ep = filter_epochs(len(s))  # the cadence mlx train logs its filters at (<= 11)
-            return pictures.filter_evolution(
-                s[[e - 1 for e in ep]], ep, class_names=names, image_shape=shape,
-                title=f"{model} on {task}: filter after each epoch\nbest config {who.split(':')[0]}")
+            blocks = []
+            for budget, snaps in budgets:
+                s = np.asarray(snaps, dtype=np.float32)
+                ep = filter_epochs(len(s))  # the cadence mlx train logs its filters at (<= 11)
+                r = who[budget]
+                label = f"best of {_epochs(budget)}: " + (f"{r['name']} (lr {_lr(r)})" if r else "?")
+                blocks.append((label, s[[e - 1 for e in ep]], ep))
+            return pictures.filter_evolution_by_budget(
+                blocks, class_names=names, image_shape=td.image_shape if td is not None else (28, 28),
+                title=f"{model} on {task}: the filter after each epoch, best config of each epoch budget")
+        about = "; ".join(_about(r) for r in who.values() if r)
         emit(f"filter_evolution_{_safe(model)}-{_safe(task)}.png",
-             f"How the filter of the best {model} on {task} formed ({who}): the weights b of its lane "
-             f"after each epoch (every n-th for long budgets, the last included), on one shared colour scale (red towards '{names[-1]}', blue towards "
+             f"How the filter of the best {model} on {task} of each epoch budget formed ({about}): the weights "
+             f"b of its lane after each epoch (every n-th for long budgets, the last included), a row per budget "
+             f"on its own colour scale (red towards '{names[-1]}', blue towards "
              f"'{names[0] if len(names) == 2 else 'others'}').", draw)
 
     # -- decision boundaries: the best params' p(x) on the PCA plane of the task's data
@@ -450,8 +456,6 @@ def _draw_all(emit, pictures, rows, best_mt, by_name, best_params, snapshots, ta
              f"config of each model on {task}, at its budget ({who}).", draw_recall)
 
     # -- learning curves of the best config per model x task x budget
-    best_mte = best_rows(rows, lambda r: (r["model"], r["task"], int(r["epochs"])), metric, goal)
-
     def draw_curves():
         curves = [{"model": m, "task": t, "epochs": e,
                    "label": f"{m}, {e} ep (lr {_lr(r)})",

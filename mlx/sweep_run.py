@@ -172,28 +172,36 @@ class WandbWriter:
                 t.start()
                 self.threads.append(t)
 
-    def submit(self, folder: Path, cfg: dict, history: list[dict], summary: dict, image=None):
-        """Queue a W&B run; image: uint8[H, W, 3] (the lane's filter or first-layer units)."""
+    def submit(self, folder: Path, cfg: dict, history: list[dict], summary: dict, image=None,
+               evolution: dict | None = None):
+        """Queue a W&B run; image: uint8[H, W, 3] (the lane's filter or first-layer units);
+        evolution: {epoch: uint8[H, W, 3]}, the filter after those epochs (logged at their steps
+        as ``pictures/filter_by_epoch``, as ``mlx train`` logs it)."""
         if not self.threads or (folder / "wandb.done").exists():
             return
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(folder / "wandb")  # a run cut by a kill: never two runs for a config
-        self.q.put((folder, cfg, history, summary, image))
+        self.q.put((folder, cfg, history, summary, image, evolution or {}))
 
     def _work(self):
         while True:
             item = self.q.get()
             if item is None:
                 return
-            folder, cfg, history, summary, image = item
+            folder, cfg, history, summary, image, evolution = item
             try:
                 with self._first if not self._warm else contextlib.nullcontext():
                     t = track.Tracker(mode=self.mode, project=self.project, name=folder.name,
                                       group=self.group, config=cfg, run_dir=folder)
                     self._warm = True
-                t.log_history(history)
+                import wandb
+                for row in history:
+                    e = int(row["epoch"])
+                    t.log_epoch(e, row)
+                    if e in evolution:
+                        t.log({"pictures/filter_by_epoch": wandb.Image(evolution[e], caption=f"filter b after epoch {e}")},
+                              step=e)
                 if image is not None:
-                    import wandb
                     caption = "filter b (red: evidence for class 1)" if cfg.get("model") == "logreg" \
                         else "the most important first-layer units"
                     t.log({"pictures/filter": wandb.Image(image, caption=caption)}, step=len(history))
@@ -292,12 +300,31 @@ def append_rows(path: Path, rows: list[dict]):
         os.fsync(f.fileno())
 
 
-def write_run_folder(rf: Path, cfg: dict, hist: list[dict], summary: dict):
+def write_run_folder(rf: Path, cfg: dict, hist: list[dict], summary: dict, image=None):
     """A config's run folder: views of its results.jsonl row, so written without fsync (a
-    missing one is rewritten on resume); renamed into place, so never half a file."""
+    missing one is rewritten on resume); renamed into place, so never half a file. image:
+    uint8[H, W, 3], the lane's filter picture, kept as filter.png (a W&B run logged again after
+    a kill reads it back: the lane's params are gone by then)."""
+    if image is not None:
+        import io
+
+        from PIL import Image
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(image, np.uint8)).save(buf, format="PNG", compress_level=1)
+        track.atomic_write_bytes(rf / "filter.png", buf.getvalue(), durable=False)
     track.atomic_write_json(rf / "config.json", cfg, durable=False)
     track.atomic_write_csv(rf / "history.csv", hist, durable=False)
     track.atomic_write_json(rf / "summary.json", summary, durable=False)
+
+
+def read_png(path: Path):
+    """uint8[H, W, 3] of a PNG written by write_run_folder, or None (missing or unreadable)."""
+    try:
+        from PIL import Image
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (OSError, ValueError):
+        return None
 
 
 def run_summary(row: dict, data_source: str) -> dict:
@@ -316,36 +343,48 @@ def best_key(row: dict, metric: str, goal: str):
     return ((v if goal == "maximize" else -v), -int(row["index"]))
 
 
-def save_best(folder: Path, key: tuple, entry: tuple, snapshots=None):
+def save_best(folder: Path, key: tuple, entry: tuple):
     score, name, params, epochs = entry
     stem = folder / "best" / f"{key[0]}-{key[1]}"
     track.save_params(stem.with_suffix(".msgpack"), params)
-    snap = stem.with_suffix(".snapshots.npy")
-    if snapshots is not None:
-        import io
-        buf = io.BytesIO()
-        np.save(buf, np.asarray(snapshots, np.float32))
-        track.atomic_write_bytes(snap, buf.getvalue())
-    else:
-        snap.unlink(missing_ok=True)
     track.atomic_write_json(stem.with_suffix(".json"), {"model": key[0], "task": key[1], "score": list(score),
                                                         "name": name, "epochs": epochs})
 
 
-def load_best(folder: Path, snapshots: dict | None = None) -> dict:
-    """Best params per (model, task) saved by earlier chunks (so resume keeps them); their
-    per-epoch logreg filters go into ``snapshots`` when given."""
+def load_best(folder: Path) -> dict:
+    """Best params per (model, task) saved by earlier chunks (so resume keeps them)."""
     out = {}
     for meta in sorted((folder / "best").glob("*.json")):
         with contextlib.suppress(ValueError, OSError, KeyError, TypeError):
             m = track.read_json(meta)
             p = meta.with_suffix(".msgpack")
             if p.exists() and isinstance(m.get("score"), list):
-                key = (m["model"], m["task"])
-                out[key] = (tuple(m["score"]), m["name"], track.load_params(p), m["epochs"])
-                snap = meta.with_suffix(".snapshots.npy")
-                if snapshots is not None and snap.exists():
-                    snapshots[key] = np.load(snap)
+                out[(m["model"], m["task"])] = (tuple(m["score"]), m["name"], track.load_params(p), m["epochs"])
+    return out
+
+
+def save_budget_best(folder: Path, key: tuple, entry: tuple):
+    """The per-epoch logreg filters (float32[E, d, k]) of the best config of one model x task x
+    epoch budget: ``best/budget/<model>-<task>-e<E>.npy`` with its rank key and run name."""
+    import io
+    score, name, snaps = entry
+    stem = folder / "best" / "budget" / f"{key[0]}-{key[1]}-e{int(key[2])}"
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(snaps, np.float32))
+    track.atomic_write_bytes(stem.with_suffix(".npy"), buf.getvalue())
+    track.atomic_write_json(stem.with_suffix(".json"), {"model": key[0], "task": key[1], "epochs": int(key[2]),
+                                                        "score": list(score), "name": name})
+
+
+def load_budget_best(folder: Path) -> dict:
+    """{(model, task, epochs): (rank key, run name, float32[E, d, k])} saved by earlier chunks."""
+    out = {}
+    for meta in sorted((folder / "best" / "budget").glob("*.json")):
+        with contextlib.suppress(ValueError, OSError, KeyError, TypeError):
+            m = track.read_json(meta)
+            if isinstance(m.get("score"), list) and meta.with_suffix(".npy").exists():
+                out[(m["model"], m["task"], int(m["epochs"]))] = (tuple(m["score"]), m["name"],
+                                                                  np.load(meta.with_suffix(".npy")))
     return out
 
 
@@ -394,7 +433,8 @@ class Sweep:
                       "lane_epochs": 0, "lane_epochs_full": 0, "hyperband_best_kept": None,
                       "trained": 0, "wandb_seconds": 0.0}
         self.best_params: dict = {}
-        self.snapshots: dict = {}
+        self.budget_best: dict = {}  # (model, task, epochs) -> (rank key, run name, filters per epoch)
+        self.held: dict = {}         # (model, task, epochs) -> (run name, W&B run waiting for its best status)
         self.pictures = bool(fixed.get("pictures", True))
         self.quiet = quiet
         self.n_total = 0
@@ -410,7 +450,8 @@ class Sweep:
             self.pictures = False
         if self.primary:
             self.done = load_done(self.jsonl)
-            self.best_params = load_best(self.folder, self.snapshots)
+            self.best_params = load_best(self.folder)
+            self.budget_best = load_budget_best(self.folder)
             self.plan = load_plan(self.folder)
         if jax.process_count() > 1 and configs:  # every process must skip the same configs
             from jax.experimental import multihost_utils
@@ -522,13 +563,16 @@ class Sweep:
         finished = [self.row_of(cfgs, offset, g, gi, r) | {"data_source": td.source}
                     for r in lane_rows(g, ch, res, td.num_classes)]
         if self.primary:
-            append_rows(self.jsonl, finished)   # the durable record first
             pos = {li: j for j, li in enumerate(ch.lanes)}
-            for row in finished:
-                j = pos[row["lane"]]
+            views = []
+            for row in finished:  # the views first (no fsync: rewritten when missing), so a
+                j = pos[row["lane"]]  # config in results.jsonl always has its filter.png
                 params = lambda j=j, row=row: self.params_at_budget(res, j, row)  # noqa: E731
-                self.write_views(row, td, params)
                 self.keep_best(row, params, res, j)
+                views.append(self.write_folder(row, td, params))
+            append_rows(self.jsonl, finished)   # the durable record
+            for row, view in zip(finished, views):
+                self.submit_run(row, view)
         for row in finished:
             self.done[row["config_id"]] = row
         self.stats["trained"] += len(finished)
@@ -553,43 +597,81 @@ class Sweep:
             self.writer.errors.append(f"{row['name']}: picture: {type(e).__name__}: {e}")
             return None
 
-    def write_views(self, row: dict, td_or_source, params_fn=None):
-        """The config's run folder (config.json, history.csv, summary.json) and W&B run, where
-        this sweep has them (run_folders=, wandb_runs=)."""
+    def write_folder(self, row: dict, td_or_source, params_fn=None):
+        """The config's run folder (config.json, history.csv, summary.json, filter.png), where
+        this sweep has one (run_folders=); returns what its W&B run needs, or None."""
         folders = self.opts["run_folders"]
         if folders == "false" or folders == "auto" and self.policy != "all":
-            return
+            return None
         source = getattr(td_or_source, "source", td_or_source)
         rf = self.folder / "runs" / row["name"]
         cfg = {k: row[k] for k in FIELDS}
         hist = history_rows(row["history"])
         summary = run_summary(row, source)
-        if not (rf / "summary.json").exists():
-            write_run_folder(rf, cfg, hist, summary)
-        if self.policy == "all" and not (rf / "wandb.done").exists():
-            self.writer.submit(rf, cfg | {"data_source": source}, hist, summary,
-                               self.lane_picture(row, params_fn))
+        if (rf / "summary.json").exists():  # written before (a resumed sweep): its picture is on disk
+            image = read_png(rf / "filter.png")
+        else:
+            image = self.lane_picture(row, params_fn)
+            write_run_folder(rf, cfg, hist, summary, image)
+        return rf, cfg | {"data_source": source}, hist, summary, image
+
+    def submit_run(self, row: dict, view) -> None:
+        """Queue the config's W&B run. The best config of its model x task x epoch budget (so
+        far) is held back until the sweep ends, when its run is written with the filter after
+        every epoch; a config that loses that place is written at once without it."""
+        if view is None or self.policy != "all" or (view[0] / "wandb.done").exists():
+            return
+        bk = (row["model"], row["task"], int(row["epochs"]))
+        best = self.budget_best.get(bk)
+        if best is not None and best[1] == row["name"] and self.pictures:
+            prev = self.held.get(bk)
+            if prev is not None and prev[0] != row["name"]:
+                self.writer.submit(*prev[1])
+            self.held[bk] = (row["name"], view)
+            return
+        self.writer.submit(*view)
+
+    def submit_held(self) -> None:
+        """The held best configs' W&B runs, each with its filter after the epochs ``mlx train``
+        logs it at (every ceil(E/10)-th and the last)."""
+        from mlx.run_pictures import filter_epochs
+        from mlx.sweep_pictures import lane_images
+        for bk, (name, view) in sorted(self.held.items()):
+            evolution = {}
+            best = self.budget_best.get(bk)
+            if best is not None and best[1] == name:
+                snaps, model = np.asarray(best[2]), bk[0]
+                try:
+                    picks = filter_epochs(len(snaps))
+                    images = lane_images(model, {"b": snaps[[e - 1 for e in picks]]})
+                    evolution = dict(zip(picks, images))
+                except Exception as e:  # a picture never stops the sweep
+                    self.writer.errors.append(f"{name}: filter evolution: {type(e).__name__}: {e}")
+            self.writer.submit(*view, evolution=evolution)
+        self.held.clear()
 
     def relog(self, cfgs, offset, members):
         """Configs finished earlier: their run folders and W&B runs, where a kill cut them."""
         if self.primary:
             for ci, _, _ in members:
                 row = self.done[config_id(cfgs[ci])]
-                self.write_views(row, row.get("data_source", ""))
+                self.submit_run(row, self.write_folder(row, row.get("data_source", "")))
 
     def keep_best(self, row, params_fn, res, j):
         """Params of the best config per model x task (for the pictures), by best_key; for
-        logreg also its filter after every epoch up to its budget (snapshots)."""
+        logreg also the filter after every epoch of the best config per model x task x epoch
+        budget (the lane's snapshots up to its own budget)."""
         k = best_key(row, self.metric, self.goal)
+        if k is None:
+            return
         bk = (row["model"], row["task"])
-        if k is not None and (bk not in self.best_params or k > self.best_params[bk][0]):
+        if bk not in self.best_params or k > self.best_params[bk][0]:
             self.best_params[bk] = (k, row["name"], params_fn(), int(row["epochs_trained"]))
-            snap = res.metrics["b"][j, :row["epochs_trained"]] if "b" in res.metrics else None
-            if snap is not None:
-                self.snapshots[bk] = np.asarray(snap)
-            else:
-                self.snapshots.pop(bk, None)
-            save_best(self.folder, bk, self.best_params[bk], self.snapshots.get(bk))
+            save_best(self.folder, bk, self.best_params[bk])
+        bb = (*bk, int(row["epochs"]))
+        if "b" in res.metrics and (bb not in self.budget_best or k > self.budget_best[bb][0]):
+            self.budget_best[bb] = (k, row["name"], np.asarray(res.metrics["b"][j, :row["epochs_trained"]], np.float32))
+            save_budget_best(self.folder, bb, self.budget_best[bb])
 
     def report_progress(self, gi, n_groups, g):
         if self.bar is not None:
@@ -616,7 +698,8 @@ class Sweep:
             tds = {t: self.task_data(make_config({k: r[k] for k in FIELDS if k in r}))
                    for t, r in first.items()}
             self.picture_captions = draw_sweep_pictures(
-                self.folder, rows, self.best_params, self.snapshots, tds, metric=self.metric, goal=self.goal,
+                self.folder, rows, self.best_params, {bb: v[2] for bb, v in self.budget_best.items()}, tds,
+                metric=self.metric, goal=self.goal,
                 timings=self.stats.setdefault("picture_seconds_by_file", {}))
         except Exception as e:  # pictures never lose the sweep's results
             from mlx.sweep_report import warn
@@ -674,6 +757,8 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
                 rows = run_bayes(sw, proposer, n_total, to_configs)
             rows = sorted(rows, key=lambda r: r["index"])
             sw.train_done = time.perf_counter()
+            if primary:
+                sw.submit_held()
             if primary and sw.pictures:  # drawn while the W&B threads finish their queue
                 sw.draw_pictures(rows)
         except OSError as e:

@@ -241,12 +241,21 @@ def _history_values(wandb_file):
     return out
 
 
+def _history_rows(wandb_file):
+    from mlx.track import read_wandb_file
+    rows = []
+    for r in read_wandb_file(wandb_file):
+        if r.WhichOneof("record_type") == "history":
+            rows.append({"/".join(i.nested_key) or i.key: json.loads(i.value_json) for i in r.history.item})
+    return rows
+
+
 def test_wandb_runs_carry_the_sweeps_pictures(tmp_path):
     """Every config's W&B run has its filter image; the summary run (job type summary) has the
     comparison figure, one table row per config, decision boundaries and the styles of a 4."""
     y = tmp_path / "p.yaml"
     y.write_text("name: p\nmethod: grid\nparameters:\n  model: {values: [logreg, mlp]}\n"
-                 "  task: {value: 4vrest}\n  lr: {value: 0.1}\n  epochs: {values: [1, 2]}\n"
+                 "  task: {value: 4vrest}\n  lr: {value: 0.1}\n  epochs: {values: [1, 3]}\n"
                  "  hidden: {value: 16}\n  optimizer: {value: sgd}\n")
     p = run_cli("sweep", y, "data=sample", f"out={tmp_path}", "wandb=offline", "wandb_runs=all")
     assert p.returncode == 0, p.stderr[-3000:]
@@ -258,6 +267,12 @@ def test_wandb_runs_carry_the_sweeps_pictures(tmp_path):
         (wf,) = rf.glob("wandb/offline-run-*/run-*.wandb")
         h = _history_values(wf)
         assert "pictures/filter/_type" in h and "image-file" in h["pictures/filter/_type"], (rf.name, sorted(h))
+        assert (rf / "filter.png").stat().st_size > 0
+        # the best logreg of each epoch budget (one per budget here) also has its filter after
+        # every epoch, at that epoch's step, as mlx train logs it; the MLP runs have no such filter
+        steps = [row["_step"] for row in _history_rows(wf) if "pictures/filter_by_epoch/_type" in row]
+        assert steps == (list(range(1, int(rf.name.split("-e")[1][0]) + 1)) if "-logreg-" in rf.name else []), \
+            (rf.name, steps)
     (wf,) = (folder / "summary").glob("wandb/offline-run-*/run-*.wandb")
     h = _history_values(wf)
     assert h["_job_type"] == "summary"

@@ -151,8 +151,13 @@ def test_kill_9_then_resume_leaves_exactly_one_complete_wandb_run_per_config(tmp
         offline = list(rf.glob("wandb/offline-run-*"))
         assert len(offline) == 1, (rf.name, offline)
         (wf,) = offline[0].glob("run-*.wandb")
-        kinds = [r.WhichOneof("record_type") for r in read_wandb_file(wf)]
+        records = list(read_wandb_file(wf))
+        kinds = [r.WhichOneof("record_type") for r in records]
         assert "exit" in kinds and kinds.count("history") == 1, (rf.name, kinds)
+        # a run logged again after the kill still has its filter (read back from filter.png)
+        keys = {i.nested_key[0] if i.nested_key else i.key for r in records
+                if r.WhichOneof("record_type") == "history" for i in r.history.item}
+        assert "pictures/filter" in keys and (rf / "filter.png").exists(), (rf.name, sorted(keys))
 
 
 def test_too_big_a_sweep_is_refused_before_training(tmp_path, capsys):

@@ -3,7 +3,6 @@ sweep, and the sweep folder's report (section order, every picture, a headless-C
 from __future__ import annotations
 
 import base64
-import inspect
 import io
 import json
 import os
@@ -67,22 +66,16 @@ def sweep(tmp_path_factory):
     draw_sweep_pictures needs: rows, best params, per-epoch filters, task data."""
     from mlx.config import make_config
     from mlx.run import load_task_data
-    from mlx.sweep_run import load_best, run_sweep
+    from mlx.sweep_run import load_best, load_budget_best, run_sweep
     base = tmp_path_factory.mktemp("sweep")
     (base / "tiny.yaml").write_text(TINY)
     folder = run_sweep([str(base / "tiny.yaml"), "data=sample", "wandb=disabled", f"out={base / 'out'}"],
                        quiet=True)
     rows = sorted((json.loads(line) for line in (folder / "results.jsonl").read_text().splitlines()),
                   key=lambda r: r["index"])
-    snapshots: dict = {}
-    if "snapshots" in inspect.signature(load_best).parameters:
-        best = load_best(folder, snapshots)
-    else:
-        best = load_best(folder)
-    for (model, task), (_, _, params, epochs) in best.items():  # the sweep kept none: its final filter
-        if model == "logreg" and (model, task) not in snapshots:
-            b = np.asarray(params["b"], np.float32)
-            snapshots[(model, task)] = np.stack([b * (e + 1) / epochs for e in range(epochs)])
+    best = load_best(folder)
+    snapshots = {bb: v[2] for bb, v in load_budget_best(folder).items()}
+    assert {(m, t, e) for m in ["logreg"] for t in TASKS for e in (1, 2)} == set(snapshots)
     tds = {t: load_task_data(make_config({"task": t, "data": "sample"}))[0] for t in TASKS}
     return {"folder": folder, "base": base, "rows": rows, "best": best, "snapshots": snapshots, "tds": tds}
 
