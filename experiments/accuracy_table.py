@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mlx import track
+from mlx.track import tracker as track
 from mlx.config import make_config, split_overrides
-from mlx.data import load_dataset, shared_mnist_dir
+from mlx.data.load import load_dataset, shared_mnist_dir
 from mlx.tasks import apply_task
 from mlx.train import fit
 

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mlx import pictures, track
+from mlx.viz import figures as pictures
+from mlx.track import tracker as track
 from mlx.config import make_config, split_overrides
-from mlx.data import load_dataset, shared_mnist_dir
-from mlx.run_pictures import predict_logits
+from mlx.data.load import load_dataset, shared_mnist_dir
+from mlx.viz.run_figures import predict_logits
 from mlx.styles import assign_styles
-from mlx.sweep_report import save_figure
+from mlx.sweep.tables import save_figure
 from mlx.tasks import apply_task
 from mlx.train import fit
 

@@ -1,6 +1,6 @@
 """python -m experiments.ratings_liked   (from the repository root)
 
-The article's ratings table (``user_id,movie_id,rating``) as a worked example of ``mlx.csvdata``:
+The article's ratings table (``user_id,movie_id,rating``) as a worked example of ``mlx.data.csv_table``:
 will a user like a movie, "liked" meaning rating >= 4?
 
 The article shows three rows only (0,1034,5.0 / 0,1255,3.5 / 1,1034,4.5), so this script writes a
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mlx.csvdata import load_csv
-from mlx.data import Dataset
+from mlx.data.csv_table import load_csv
+from mlx.data.load import Dataset
 
 DATA = Path(__file__).resolve().parent / "data" / "ratings.csv"
 SEED = 0

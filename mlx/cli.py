@@ -141,7 +141,7 @@ def cmd_train(argv: list[str]) -> int:
         return 0
     from mlx.config import config_from_argv
     cfg = config_from_argv(wandb_argv(argv))
-    from mlx.run import train_run
+    from mlx.train_run import train_run
     train_run(cfg)
     return 0
 
@@ -152,7 +152,7 @@ def cmd_report(argv: list[str]) -> int:
             print("usage: mlx report FOLDER   (a run folder or a sweep folder)")
             return 0
         raise UsageError("mlx report takes one FOLDER (a run folder or a sweep folder)")
-    from mlx.report import write_report
+    from mlx.viz.report import write_report
     print(write_report(argv[0]))
     return 0
 
@@ -167,9 +167,9 @@ def _lazy(module: str, fn: str):
 COMMANDS = {
     "train": cmd_train,
     "report": cmd_report,
-    "sweep": _lazy("mlx.sweep_run", "main"),
+    "sweep": _lazy("mlx.sweep.runner", "main"),
     "predict": _lazy("mlx.predict", "main"),
-    "bench": _lazy("mlx.bench", "main"),
+    "bench": _lazy("mlx.bench.suite", "main"),
 }
 
 

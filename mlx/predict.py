@@ -4,8 +4,8 @@
     results[0]["label"], results[0]["probability"]        # ('1', 0.998)
 
 Each image (PNG, JPEG, anything Pillow opens, any size, dark ink on light paper or the reverse)
-becomes an MNIST-style row with :func:`mlx.images.load_digit_image`, and the run's saved model
-(:func:`mlx.track.load_run`) scores it. One line per image is printed: the file, the predicted
+becomes an MNIST-style row with :func:`mlx.data.own_image.load_digit_image`, and the run's saved model
+(:func:`mlx.track.tracker.load_run`) scores it. One line per image is printed: the file, the predicted
 class name (for binary tasks the task's names: ``'0'``/``'1'`` for 0v1, ``'not 4'``/``'4'`` for
 4vrest) and its probability. For a binary task the line also writes out the article's formula,
 ``p('1') = sigmoid(b0 + x . b)`` with b0, x . b and z = b0 + x . b as numbers (an MLP has no b0
@@ -13,7 +13,7 @@ and b, so its line shows p = sigmoid(z) with z the network's logit).
 
 ``--explain`` writes ``<image stem>.explain.png`` beside each image (or into ``--out DIR``):
 
-* logreg, binary task: :func:`mlx.pictures.evidence_maps`, the map x * b (red pushes towards
+* logreg, binary task: :func:`mlx.viz.figures.evidence_maps`, the map x * b (red pushes towards
   the positive class) with z and p written on it. The map's pixels sum to z - b0 exactly.
 * logreg, K classes: the same map for the predicted class c against the runner-up r,
   x * (b_c - b_r), with z = z_c - z_r and p = sigmoid(z) = p_c / (p_c + p_r).
@@ -83,7 +83,7 @@ def _input_dim_and_k(cfg, params) -> tuple[int, int]:
 
 def load_predictor(run_folder: str | os.PathLike) -> Predictor:
     """The model of a finished run folder; raises UsageError (one line) for anything else."""
-    from mlx import track
+    from mlx.track import tracker as track
     from mlx.tasks import parse_task
     folder = Path(run_folder)
     shown = os.fspath(run_folder)
@@ -131,7 +131,7 @@ def _logits(pred: Predictor, x: np.ndarray) -> np.ndarray:
     """float64[n, k_out] logits of uint8[n, 784] images."""
     from types import SimpleNamespace
 
-    from mlx.run_pictures import predict_logits
+    from mlx.viz.run_figures import predict_logits
     return np.asarray(predict_logits(pred.cfg, SimpleNamespace(k_out=pred.k_out), pred.params, x),
                       dtype=np.float64)
 
@@ -172,7 +172,7 @@ def _explain_weights(pred: Predictor, x: np.ndarray, c: int, r: int) -> tuple[np
 
 
 def _explain_png(pred: Predictor, x: np.ndarray, result: dict) -> bytes:
-    from mlx import pictures
+    from mlx.viz import figures as pictures
     c, r = result["class_index"], result["runner_up_index"]
     w, w0 = _explain_weights(pred, x, c, r)
     names = pred.class_names
@@ -214,7 +214,7 @@ def predict_images(run_folder: str | os.PathLike, paths: Sequence[str | os.PathL
     b0 and xb (x . b) with z = b0 + xb. With explain=True, 'explain' is the PNG written.
     All images are read first: the first bad one raises DataError naming it, nothing is written.
     """
-    from mlx.images import load_digit_image
+    from mlx.data.own_image import load_digit_image
     paths = list(paths)
     if not paths:
         raise UsageError("no images given; usage: mlx predict RUN_FOLDER IMAGE [IMAGE ...]")
@@ -256,7 +256,7 @@ def predict_images(run_folder: str | os.PathLike, paths: Sequence[str | os.PathL
                 "runner_up": names[r], "runner_up_index": r}
         results.append(res)
     if explain:
-        from mlx import track
+        from mlx.track import tracker as track
         if out_dir is not None:
             try:
                 Path(out_dir).mkdir(parents=True, exist_ok=True)

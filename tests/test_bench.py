@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from mlx import bench
+from mlx.bench import suite as bench
 from mlx.errors import UsageError
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
@@ -114,10 +114,10 @@ def test_end_to_end_rows_run_mlx_sweep_itself(quick):
 
 
 def test_engine_chunks_are_mlx_sweeps():
-    """The bench has no engine of its own: its chunk choice is mlx sweep's (mlx.sweep.choose_chunk)."""
+    """The bench has no engine of its own: its chunk choice is mlx sweep's (mlx.sweep.engine.choose_chunk)."""
     assert not hasattr(bench, "Engine") and not hasattr(bench, "balanced_chunks")
-    from mlx.data import load_sample
-    from mlx.sweep import auto_chunk, cache_bound, group_configs, lane_bytes, memory_budget_bytes
+    from mlx.data.load import load_sample
+    from mlx.sweep.engine import auto_chunk, cache_bound, group_configs, lane_bytes, memory_budget_bytes
     from mlx.tasks import apply_task
     opts = bench.parse_options(["quick=true"])
     wl = bench.Workloads(opts, load_sample())

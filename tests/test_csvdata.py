@@ -1,4 +1,4 @@
-"""mlx.csvdata.load_csv: labels, features, missing values, split, and a one-line DataError for bad text."""
+"""mlx.data.csv_table.load_csv: labels, features, missing values, split, and a one-line DataError for bad text."""
 import csv
 import importlib.util
 import io
@@ -11,8 +11,8 @@ from _util import assert_usage_error, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlx.csvdata import MAX_CSV_BYTES, MAX_LINE_BYTES, load_csv
-from mlx.data import Dataset
+from mlx.data.csv_table import MAX_CSV_BYTES, MAX_LINE_BYTES, load_csv
+from mlx.data.load import Dataset
 from mlx.errors import DataError, UsageError
 
 ROOT = Path(__file__).resolve().parents[1]

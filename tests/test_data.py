@@ -1,4 +1,4 @@
-"""Tests for mlx.data: IDX loading and validation, download, TFDS offline prepare/read, sample, auto."""
+"""Tests for mlx.data.load: IDX loading and validation, download, TFDS offline prepare/read, sample, auto."""
 from __future__ import annotations
 
 import contextlib
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from _util import assert_usage_error, run_cli
 
-from mlx import data
-from mlx.data import DataError
+from mlx.data import load as data
+from mlx.data.load import DataError
 
 MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 STEMS = [
@@ -493,7 +493,7 @@ def test_cli_tfds_not_prepared_suggests_real_keys(tmp_path):
 
 
 def test_tfds_messages_suggest_only_config_keys():
-    """Every key=... hint in mlx/data.py's messages is a key of `mlx train`."""
+    """Every key=... hint in mlx/data/load.py's messages is a key of `mlx train`."""
     from mlx.config import FIELDS
     src = Path(data.__file__).read_text(encoding="utf-8")
     hinted = set()
@@ -620,7 +620,7 @@ def test_load_dataset_sources(tmp_path, small_tfds):
     "kwargs, words",
     [
         (dict(source="parquet"), ["parquet", "auto, idx, tfds, sample, csv"]),
-        (dict(source="csv"), ["path=", "mlx.csvdata"]),
+        (dict(source="csv"), ["path=", "mlx.data.csv_table"]),
         (dict(source="idx"), ["data_dir=", "download=true"]),
         (dict(source="tfds", tfds_name="emnist"), ["emnist", "fashion_mnist"]),
     ],

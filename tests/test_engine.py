@@ -1,4 +1,4 @@
-"""The sweep engine (mlx/sweep.py): every lane equals `mlx train` of its config, the chunk plan,
+"""The sweep engine (mlx/sweep/engine.py): every lane equals `mlx train` of its config, the chunk plan,
 halving with and without padding. Sweep-level behaviour (files, resume) is in test_sweep.py."""
 import csv
 import math
@@ -10,9 +10,9 @@ from _util import ROOT, sample
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from mlx.config import make_config
-from mlx.run import load_task_data
-from mlx.sweep import ChunkRunner, Chunk, group_configs, plan_chunks, relayout
-from mlx.sweep_run import run_sweep
+from mlx.train_run import load_task_data
+from mlx.sweep.engine import ChunkRunner, Chunk, group_configs, plan_chunks, relayout
+from mlx.sweep.runner import run_sweep
 from mlx.tasks import apply_task
 from mlx.train import fit
 
@@ -170,7 +170,7 @@ def test_random_small_sweeps_every_row_equals_mlx_train(tmp_path, params):
 
 def test_style_recall_columns_equal_what_mlx_train_reports(tmp_path):
     """results.csv's recall_styleK of a 4vrest config = mlx train's summary.json style_recall."""
-    from mlx.run import train_run
+    from mlx.train_run import train_run
     y = tmp_path / "s.yaml"
     y.write_text(yaml.safe_dump({"name": "s", "method": "grid", "parameters": {
         "task": {"value": "4vrest"}, "lr": {"values": [0.01, 0.1]}, "epochs": {"values": [1, 3]},

@@ -316,7 +316,7 @@ def sweep_reference(tmp_path_factory):
 
 
 def test_kill_9_during_a_sweep_never_leaves_half_a_file(sweep_reference, tmp_path):
-    from mlx.sweep_run import load_done
+    from mlx.sweep.runner import load_done
     ref, span = sweep_reference
     yaml = _write(tmp_path / "tiny.yaml", SWEEP)
     rng = random.Random(20252)
@@ -346,7 +346,7 @@ def _cut_last_line(jsonl: Path):
 
 
 def test_the_row_appended_after_a_cut_line_is_readable(tmp_path):
-    from mlx.sweep_run import append_rows, load_done
+    from mlx.sweep.runner import append_rows, load_done
     from mlx.train import METRICS
 
     def row(cid):
@@ -511,7 +511,7 @@ def test_files_get_the_users_umask_not_0600(tmp_path):
 
 
 def test_atomic_write_keeps_the_mode_open_would(tmp_path):
-    from mlx.track import atomic_write_bytes, atomic_write_csv
+    from mlx.track.tracker import atomic_write_bytes, atomic_write_csv
     old = os.umask(0o002)
     try:
         new = atomic_write_csv(tmp_path / "results.csv", [{"a": 1}])
@@ -544,8 +544,8 @@ def test_a_wandb_failure_after_training_keeps_every_file(tmp_path, capsys, monke
 
 def test_styles_do_not_depend_on_the_training_seed(monkeypatch):
     """The styles of a digit are found with the data's fixed split_seed, never cfg.seed."""
-    from mlx import pictures
-    from mlx.run_pictures import draw_run_pictures
+    from mlx.viz import figures as pictures
+    from mlx.viz.run_figures import draw_run_pictures
     from mlx.tasks import apply_task
     from mlx.train import fit
     from _util import sample

@@ -1,4 +1,4 @@
-"""mlx.hyperband: W&B's hyperband stop decision (github.com/wandb/sweeps,
+"""mlx.sweep.hyperband: W&B's hyperband stop decision (github.com/wandb/sweeps,
 src/sweeps/hyperband_stopping.py), on hand-made histories where the rules matter."""
 import math
 import subprocess
@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from mlx.hyperband import bands, rungs, stop_lanes, stop_runs, threshold
-from mlx.sweep_spec import hyperband_rungs, parse_sweep
+from mlx.sweep.hyperband import bands, rungs, stop_lanes, stop_runs, threshold
+from mlx.sweep.spec import hyperband_rungs, parse_sweep
 
 NAN = math.nan
 
@@ -177,7 +177,7 @@ def test_rungs_match_sweep_spec_and_accept_both_forms():
 
 
 def test_no_jax_import():
-    code = "import sys, mlx.hyperband; assert 'jax' not in sys.modules, 'jax imported'"
+    code = "import sys, mlx.sweep.hyperband; assert 'jax' not in sys.modules, 'jax imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

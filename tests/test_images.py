@@ -1,4 +1,4 @@
-"""mlx.images: any picture of a digit becomes an MNIST-style uint8[784] row; bad files give one-line DataErrors."""
+"""mlx.data.own_image: any picture of a digit becomes an MNIST-style uint8[784] row; bad files give one-line DataErrors."""
 import io
 import struct
 import zlib
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from mlx.errors import DataError
-from mlx.images import MAX_PIXELS, load_digit_image, preprocess_array
+from mlx.data.own_image import MAX_PIXELS, load_digit_image, preprocess_array
 
 try:
     from scipy.ndimage import center_of_mass

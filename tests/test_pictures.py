@@ -1,4 +1,4 @@
-"""mlx.pictures: every figure renders to a non-blank PNG of the expected size, and the numbers
+"""mlx.viz.figures: every figure renders to a non-blank PNG of the expected size, and the numbers
 behind the pictures (filters, PCA, styles, recall) are right. Synthetic data, no training code."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from mlx import pictures as P
+from mlx.viz import figures as P
 from mlx.errors import UsageError
 
 DPI = 100

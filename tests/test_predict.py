@@ -12,7 +12,7 @@ from _util import assert_usage_error, run_cli
 from PIL import Image, ImageDraw
 
 from mlx.cli import main
-from mlx.images import load_digit_image
+from mlx.data.own_image import load_digit_image
 from mlx.predict import explain_path, format_result, predict_images
 
 INK = (25, 20, 40)  # dark ink on white paper, as a phone photo of a drawing
@@ -40,7 +40,7 @@ def draw_zero(path, size=(300, 400)):
 def run01(tmp_path_factory):
     """A 0v1 logistic regression trained in-process on the bundled sample (about 2 s)."""
     from mlx.config import make_config
-    from mlx.run import train_run
+    from mlx.train_run import train_run
     out = tmp_path_factory.mktemp("runs")
     s = train_run(make_config({"data": "sample", "task": "0v1", "epochs": 5, "lr": 0.003,
                                "pictures": False, "wandb": "disabled", "out": str(out), "name": "r01"}),
@@ -56,7 +56,7 @@ def drawings(tmp_path_factory):
 
 
 def test_drawn_digits_are_classified_with_the_articles_formula(run01, drawings):
-    from mlx.track import load_run
+    from mlx.track.tracker import load_run
     one, zero = drawings
     res = predict_images(run01, [one, zero])
     assert [r["label"] for r in res] == ["1", "0"]
@@ -113,7 +113,7 @@ def _fake_run(folder, **overrides):
     """A run folder with freshly initialised params (no training: the mechanics, not the accuracy)."""
     import jax
 
-    from mlx import track
+    from mlx.track import tracker as track
     from mlx.config import make_config
     from mlx.models import make_model
     from mlx.tasks import parse_task
@@ -259,7 +259,7 @@ def test_bad_run_folders_and_arguments(run01, drawings, tmp_path, capsys):
 
 def test_csv_run_is_refused(drawings, tmp_path, capsys):
     from mlx.config import make_config
-    from mlx.run import train_run
+    from mlx.train_run import train_run
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 3))
     csv = tmp_path / "t.csv"

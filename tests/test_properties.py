@@ -1,7 +1,7 @@
 """Property tests of the command line: whatever argv a user (or a W&B agent) passes, ``mlx train``
 either gets a valid Config or prints one ``mlx: error: ...`` line and exits 2; never a traceback.
 
-``mlx.run.train_run`` is replaced by a stub that records the config, so nothing trains. The CSV
+``mlx.train_run.train_run`` is replaced by a stub that records the config, so nothing trains. The CSV
 loader's properties are in tests/test_csvdata.py.
 """
 import contextlib
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import mlx.run
+import mlx.train_run
 from mlx.cli import main
 from mlx.config import (FIELDS, MISSING, OPTIMIZERS, SCHEDULES, SOURCES, WANDB_MODES, Config,
                         config_from_argv, make_config, split_overrides, validate)
@@ -84,10 +84,10 @@ argvs = st.lists(st.one_of(valid_tokens, valid_tokens, valid_tokens, tokens.map(
 
 @pytest.fixture(scope="module")
 def recorded():
-    """mlx.run.train_run replaced by a stub that records the Config it was given."""
+    """mlx.train_run.train_run replaced by a stub that records the Config it was given."""
     calls = []
     mp = pytest.MonkeyPatch()
-    mp.setattr(mlx.run, "train_run", lambda cfg, **kw: calls.append(cfg) or {})
+    mp.setattr(mlx.train_run, "train_run", lambda cfg, **kw: calls.append(cfg) or {})
     yield calls
     mp.undo()
 

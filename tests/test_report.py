@@ -1,4 +1,4 @@
-"""mlx.report: one self-contained report.html for a run folder and for a sweep folder."""
+"""mlx.viz.report: one self-contained report.html for a run folder and for a sweep folder."""
 from __future__ import annotations
 
 import base64
@@ -16,7 +16,7 @@ from PIL import Image
 
 from _util import assert_usage_error, run_cli
 from mlx.errors import UsageError
-from mlx.report import markdown_to_html, render_report, write_report
+from mlx.viz.report import markdown_to_html, render_report, write_report
 
 
 def _tree(folder) -> dict[str, str]:
@@ -133,7 +133,7 @@ def test_run_report_has_everything(run_folder):
     for col in ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy"):
         assert f">{col}<" in page
     assert "The 0-vs-1 filter, red means one." in page  # from pictures.json
-    assert "How the filter forms" in page  # default caption from mlx.pictures.CAPTIONS
+    assert "How the filter forms" in page  # default caption from mlx.viz.figures.CAPTIONS
     assert ">epochs<" in page  # subfolder heading
     # user text is escaped, never markup or a link
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page

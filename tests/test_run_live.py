@@ -15,9 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from _util import ROOT
-
-from mlx.track import read_wandb_file, wandb_history
+from _util import ROOT, read_wandb_file, wandb_history
 
 WAIT_LIMIT_S = 240.0  # catches a hang only; the test waits for records, never for a duration
 

@@ -72,7 +72,7 @@ def test_results_one_row_per_config_with_budgets_from_one_trajectory(swept):
 
 
 def test_outputs_tables_figure_and_wandb_runs_grouped(swept):
-    from mlx.track import read_wandb_file
+    from _util import read_wandb_file
     folder, _ = swept
     for f in ["comparison.md", "comparison.csv", "comparison.png", "best_filters.png", "sweep.json",
               "best_runs.json"]:
@@ -230,7 +230,7 @@ def test_two_processes_with_jax_distributed_equal_one_process(swept, tmp_path):
 
 
 def _history_values(wandb_file):
-    from mlx.track import read_wandb_file
+    from _util import read_wandb_file
     out = {}
     for r in read_wandb_file(wandb_file):
         if r.WhichOneof("record_type") == "history":
@@ -242,7 +242,7 @@ def _history_values(wandb_file):
 
 
 def _history_rows(wandb_file):
-    from mlx.track import read_wandb_file
+    from _util import read_wandb_file
     rows = []
     for r in read_wandb_file(wandb_file):
         if r.WhichOneof("record_type") == "history":

@@ -70,7 +70,7 @@ def test_a_sweep_name_never_escapes_out(tmp_path, name):
 @pytest.mark.parametrize("name", ["a/b", "..", ".hidden", "x\\y", "a" * 200, "tab\there"])
 def test_unsafe_folder_names_are_refused(name):
     from mlx.errors import UsageError
-    from mlx.sweep_run import safe_folder_name
+    from mlx.sweep.runner import safe_folder_name
     with pytest.raises(UsageError, match="not a plain folder name"):
         safe_folder_name(name)
     assert safe_folder_name("logreg-vs-mlp_lr.v2") == "logreg-vs-mlp_lr.v2"
@@ -127,7 +127,7 @@ def test_rerunning_a_finished_sweep_changes_no_best_output(tmp_path):
 
 
 def test_kill_9_then_resume_leaves_exactly_one_complete_wandb_run_per_config(tmp_path):
-    from mlx.track import read_wandb_file
+    from _util import read_wandb_file
     y = _yaml(tmp_path, parameters={"lr": {"values": [0.01, 0.1, 0.3, 1.0]}, "seed": {"values": [0, 1, 2]},
                                     "epochs": {"value": 1}, "task": {"value": "0v1"}})
     cmd = [sys.executable, "-m", "mlx", "sweep", str(y), "data=sample", f"out={tmp_path}", "chunk=2",
@@ -225,7 +225,7 @@ def test_out_that_is_a_file_or_read_only(tmp_path):
 def test_disk_full_mid_sweep_is_one_line_and_keeps_finished_rows(tmp_path, monkeypatch, capsys):
     import errno
 
-    from mlx import sweep_run
+    from mlx.sweep import runner as sweep_run
     from mlx.errors import UsageError
     y = _yaml(tmp_path, parameters={"lr": {"values": [0.01, 0.1, 0.3, 1.0]}, "epochs": {"value": 1},
                                     "task": {"value": "0v1"}})
@@ -263,15 +263,15 @@ def test_a_results_line_lacking_fields_is_skipped_and_that_config_retrained(tmp_
 
 def test_the_chunk_plan_does_not_depend_on_free_memory(tmp_path, monkeypatch):
     """The automatic chunk size is recorded in plan.json; a rerun with less memory keeps it."""
-    from mlx import sweep_run
+    from mlx.sweep import runner as sweep_run
     y = _yaml(tmp_path, parameters={"lr": {"values": [0.01, 0.1, 0.3]}, "seed": {"values": [0, 1]},
                                     "epochs": {"value": 1}, "task": {"value": "0v1"}})
     folder = sweep_run.run_sweep([str(y), "data=sample", f"out={tmp_path}", "wandb=disabled"], quiet=True)
     plan = json.loads((folder / "plan.json").read_text())
     (folder / "results.jsonl").write_text((folder / "results.jsonl").read_text().splitlines()[0] + "\n")
     want = list(csv.DictReader(open(folder / "results.csv")))
-    import mlx.sweep
-    monkeypatch.setattr(mlx.sweep, "memory_budget_bytes", lambda *a: 1)  # as if memory were scarce now
+    import mlx.sweep.engine
+    monkeypatch.setattr(mlx.sweep.engine, "memory_budget_bytes", lambda *a: 1)  # as if memory were scarce now
     sweep_run.run_sweep([str(y), "data=sample", f"out={tmp_path}", "wandb=disabled"], quiet=True)
     assert json.loads((folder / "plan.json").read_text()) == plan
     got = list(csv.DictReader(open(folder / "results.csv")))

@@ -1,4 +1,4 @@
-"""mlx.sweep_pictures: the per-config lane picture and the sweep-level figures, on a real small
+"""mlx.viz.sweep_figures: the per-config lane picture and the sweep-level figures, on a real small
 sweep, and the sweep folder's report (section order, every picture, a headless-Chromium shot)."""
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlx import sweep_pictures as SP
-from mlx.sweep_pictures import draw_sweep_pictures, lane_image, lane_images
+from mlx.viz import sweep_figures as SP
+from mlx.viz.sweep_figures import draw_sweep_pictures, lane_image, lane_images
 
 TINY = """\
 name: tiny-pictures
@@ -65,8 +65,8 @@ def sweep(tmp_path_factory):
     """A real small sweep (logreg + mlp(16) x 0v1 + 4vrest x 2 lrs x epochs 1, 2, sgd) and what
     draw_sweep_pictures needs: rows, best params, per-epoch filters, task data."""
     from mlx.config import make_config
-    from mlx.run import load_task_data
-    from mlx.sweep_run import load_best, load_budget_best, run_sweep
+    from mlx.train_run import load_task_data
+    from mlx.sweep.runner import load_best, load_budget_best, run_sweep
     base = tmp_path_factory.mktemp("sweep")
     (base / "tiny.yaml").write_text(TINY)
     folder = run_sweep([str(base / "tiny.yaml"), "data=sample", "wandb=disabled", f"out={base / 'out'}"],
@@ -222,9 +222,9 @@ def test_draw_sweep_pictures_writes_nothing_outside_its_folder(drawn):
 
 
 def test_best_is_best_key(sweep, drawn):
-    """Every "best" named in the captions is mlx.sweep_run.best_key's: per model x task for the
+    """Every "best" named in the captions is mlx.sweep.runner.best_key's: per model x task for the
     boundaries and the style recall, and no diverged row ever."""
-    from mlx.sweep_run import best_key
+    from mlx.sweep.runner import best_key
     rows = sweep["rows"]
     for m in MODELS:
         for t in TASKS:
@@ -244,7 +244,7 @@ def test_best_is_best_key(sweep, drawn):
 
 
 def test_a_failing_figure_is_one_warning_and_the_others_are_drawn(sweep, tmp_path, monkeypatch, capfd):
-    from mlx import pictures
+    from mlx.viz import figures as pictures
 
     def broken(*a, **k):
         raise RuntimeError("no styles today\nsecond line")
@@ -263,7 +263,7 @@ def test_a_failing_figure_is_one_warning_and_the_others_are_drawn(sweep, tmp_pat
 
 def test_train_2d_is_run_pictures_2d_model(sweep):
     """The sweep's 2-D model (cheaper compile) is mlx train's _train_2d: same probabilities."""
-    from mlx.run_pictures import _train_2d
+    from mlx.viz.run_figures import _train_2d
     td = sweep["tds"]["0v1"]
     row = next(r for r in sweep["rows"] if r["model"] == "mlp" and r["task"] == "0v1")
     cfg = SP._config_of(row)
@@ -276,8 +276,8 @@ def test_train_2d_is_run_pictures_2d_model(sweep):
 
 
 def test_pca_plane_is_pca_fit(sweep):
-    from mlx import pictures
-    from mlx.run_pictures import PCA_FIT_MAX
+    from mlx.viz import figures as pictures
+    from mlx.viz.run_figures import PCA_FIT_MAX
     td = sweep["tds"]["4vrest"]
     mean, comps = SP.pca_plane(td)
     sub = np.sort(np.random.default_rng(0).choice(len(td.x_train), min(PCA_FIT_MAX, len(td.x_train)), replace=False))
@@ -295,7 +295,7 @@ ORDER = ["comparison", "filters", "boundaries", "styles", "learning-curves", "re
 def report(sweep, drawn):
     """The sweep folder with the drawn pictures (where the sweep itself did not draw them), a
     summary/ W&B run folder with a picture of its own, and its report."""
-    from mlx.report import write_report
+    from mlx.viz.report import write_report
     folder = sweep["folder"]
     for p in drawn["out"].iterdir():
         if not (folder / p.name).exists():

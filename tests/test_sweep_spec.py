@@ -1,4 +1,4 @@
-"""mlx.sweep_spec: W&B sweep files read, validated and expanded offline (grid/random/bayes,
+"""mlx.sweep.spec: W&B sweep files read, validated and expanded offline (grid/random/bayes,
 hyperband rungs, the agent's command line)."""
 import json
 import math
@@ -11,7 +11,7 @@ import pytest
 
 from mlx.config import config_from_argv, make_config
 from mlx.errors import UsageError
-from mlx.sweep_spec import (Proposer, SweepSpec, command_args, expand_command, generate,
+from mlx.sweep.spec import (Proposer, SweepSpec, command_args, expand_command, generate,
                             hyperband_rungs, load_sweep, parse_sweep)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -430,7 +430,7 @@ def test_accepted_like_wandb_with_one_note(tmp_path):
     seen = []
     load_sweep(p, note=seen.append)
     assert seen == ["s.yaml: " + s.notes[0]]
-    r = subprocess.run([sys.executable, "-c", f"from mlx.sweep_spec import load_sweep; load_sweep({str(p)!r})"],
+    r = subprocess.run([sys.executable, "-c", f"from mlx.sweep.spec import load_sweep; load_sweep({str(p)!r})"],
                        capture_output=True, text=True, check=True)
     assert r.stderr.strip() == "mlx: note: s.yaml: " + s.notes[0]
     assert parse_sweep({"method": "grid", "parameters": LR, "program": "mlx"}).notes == ()

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mlx.data import Dataset
+from mlx.data.load import Dataset
 from mlx.errors import ConfigError, DataError
 from mlx.tasks import apply_task, parse_task
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from mlx.errors import UsageError
-from mlx.sweep_spec import parse_sweep
-from mlx.track import read_wandb_file
+from mlx.sweep.spec import parse_sweep
+from _util import read_wandb_file
 
 wandb_agent = pytest.importorskip("wandb.wandb_agent")
 import wandb  # noqa: E402
@@ -94,7 +94,7 @@ def wandb_config(run_folder: Path) -> dict:
 
 def run_agent_command(monkeypatch, tmp_path, sweep: dict, cwd=ROOT, extra_env=None):
     spec = parse_sweep(sweep)  # the file `mlx sweep` accepts
-    from mlx.sweep_spec import generate
+    from mlx.sweep.spec import generate
     (config,) = generate(spec)
     argv, env = agent_command(monkeypatch, tmp_path, sweep, config)
     env = {**env, "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),

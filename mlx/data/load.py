@@ -46,7 +46,7 @@ Sources (``load_dataset(source=...)``):
     ``data_dir`` given -> ``idx``; else TFDS if the set is already prepared in ``tfds_dir``
     (a file-system check, nothing is imported or downloaded) -> ``tfds``; else ``sample``.
 ``csv``
-    Handled by ``mlx.csvdata`` (it needs ``path=...``).
+    Handled by ``mlx.data.csv_table`` (it needs ``path=...``).
 """
 from __future__ import annotations
 
@@ -391,7 +391,7 @@ def shared_mnist_dir() -> Path | None:
     """The full-MNIST IDX folder the project's experiments and benchmark use by default:
     ``../shared/data/mnist`` from the working directory or beside this checkout, if it holds
     the files; None otherwise (callers then fall back to the sample)."""
-    for p in (Path("../shared/data/mnist"), Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"):
+    for p in (Path("../shared/data/mnist"), Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"):
         if (p / "train-images-idx3-ubyte.gz").exists() or (p / "train-images-idx3-ubyte").exists():
             return p
     return None
@@ -470,7 +470,7 @@ def _offline_builder_class(tfds_name: str):
     class _FromIdx(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         name = tfds_name + OFFLINE_SUFFIX
         VERSION = tfds.core.Version(OFFLINE_VERSION)
-        RELEASE_NOTES = {OFFLINE_VERSION: "Prepared offline by mlx.data from IDX files."}
+        RELEASE_NOTES = {OFFLINE_VERSION: "Prepared offline by mlx.data.load from IDX files."}
 
         def __init__(self, *, arrays=None, source_dir="", **kwargs):
             self._arrays = arrays
@@ -481,7 +481,7 @@ def _offline_builder_class(tfds_name: str):
             return tfds.core.DatasetInfo(
                 builder=self,
                 description=(
-                    f"{tfds_name} prepared offline by mlx.data from local IDX files "
+                    f"{tfds_name} prepared offline by mlx.data.load from local IDX files "
                     f"{self._source_dir}; image stored as raw bytes (no TensorFlow needed)."
                 ),
                 features=tfds.features.FeaturesDict({
@@ -742,7 +742,7 @@ def load_dataset(
     download: bool = False,
     mirror: str = DEFAULT_MIRROR,
 ) -> Dataset:
-    """Load by source name: ``auto``, ``idx``, ``tfds``, ``sample`` (``csv``: mlx.csvdata).
+    """Load by source name: ``auto``, ``idx``, ``tfds``, ``sample`` (``csv``: mlx.data.csv_table).
 
     auto: ``data_dir`` given -> idx; else TFDS if ``tfds_name`` is already prepared in
     ``tfds_dir`` (file check only) -> tfds; else the bundled sample. For ``tfds``, a given
@@ -755,7 +755,7 @@ def load_dataset(
     if source == "sample":
         return load_sample()
     if source == "csv":
-        raise DataError("source csv needs path=<file.csv>; CSV files are loaded by mlx.csvdata, "
+        raise DataError("source csv needs path=<file.csv>; CSV files are loaded by mlx.data.csv_table, "
                         "not load_dataset")
     if source != "auto":
         raise DataError(f"unknown data source {source!r}; allowed: {', '.join(SOURCES)}")

@@ -30,7 +30,7 @@ sweep folder (has ``results.csv`` or a ``runs/`` subfolder), in this order (see
 Captions come from ``pictures.json`` (a JSON object: file name -> one-line caption) in the
 PNG's folder or any folder above it up to the report folder (nearest wins; keys may be the file
 name, its stem, or its path relative to that folder), else from
-:data:`mlx.pictures.CAPTIONS` by file stem (``filter``, ``filter_strip``, ``roc_pr``...; a
+:data:`mlx.viz.figures.CAPTIONS` by file stem (``filter``, ``filter_strip``, ``roc_pr``...; a
 suffix such as ``filter_epoch_5`` matches ``filter``), else from the file name itself.
 Hidden folders and ``wandb/`` folders (W&B's own copies of the media) are skipped. A ``*.png``
 that cannot be shown (a broken link, a FIFO or other non-regular file, not a PNG, unreadable,
@@ -355,7 +355,7 @@ class _Captions:
 
 def _default_caption(stem: str) -> str:
     try:
-        from mlx.pictures import CAPTIONS
+        from mlx.viz.figures import CAPTIONS
     except Exception:  # pictures needs matplotlib; a report can still be written without it
         CAPTIONS = {}
     if stem in CAPTIONS:

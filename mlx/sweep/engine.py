@@ -22,11 +22,11 @@ the first axis (``jax.sharding``); the data is replicated. A diverging lane only
 rows: lanes never mix.
 
 Successive halving (``early_terminate: hyperband``): every lane of a chunk trains to the first
-band, ``stop_fn`` (W&B's hyperband rule, :mod:`mlx.hyperband`) picks the lanes to stop among
+band, ``stop_fn`` (W&B's hyperband rule, :mod:`mlx.sweep.hyperband`) picks the lanes to stop among
 the real ones, and the survivors are laid out again as rows of shared seeds (a gather, not a
 mask) and go on from their state to the next band.
 
-This module is pure orchestration over ``mlx.train``; files and W&B live in ``mlx.sweep_run``.
+This module is pure orchestration over ``mlx.train``; files and W&B live in ``mlx.sweep.runner``.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Run folder (``<out>/<name>/``):
     config.json      the validated config (written first)
     history.csv      per-epoch train/test loss and accuracy
-    params.msgpack   trained params (``mlx.track.load_run(folder)`` loads them back)
+    params.msgpack   trained params (``mlx.track.tracker.load_run(folder)`` loads them back)
     *.png, pictures.json   the run's pictures and their captions (``pictures=true``)
     checkpoint.msgpack     while a ``checkpoint_every=N`` run is unfinished
     filter_epochs/   the logreg filter every ceil(epochs/10)-th epoch and at the last (drawn live)
@@ -27,11 +27,11 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from mlx import track
+from mlx.track import tracker as track
 from mlx.choices import WANDB_MODES
 from mlx.config import OUTPUT_KEYS, Config
 from mlx.errors import UsageError
-from mlx.data import Dataset
+from mlx.data.load import Dataset
 from mlx.tasks import TaskData, apply_task
 from mlx.train import EXPLODED_FACTOR, METRICS, diverged, hparams, make_train, seed_keys
 
@@ -45,13 +45,13 @@ class Diverged(UsageError):
 def load_dataset_for(cfg: Config):
     """The Dataset that ``cfg`` asks for (data=auto|idx|tfds|sample|csv)."""
     if cfg.data == "csv":
-        from mlx.csvdata import load_csv
+        from mlx.data.csv_table import load_csv
         thr = None if np.isnan(cfg.label_threshold) else cfg.label_threshold
         return load_csv(cfg.path, label=cfg.label, features=cfg.features or None,
                         one_hot=cfg.one_hot or None,
                         label_threshold=thr, missing=cfg.missing,
                         test_fraction=cfg.test_fraction, seed=cfg.split_seed)
-    from mlx import data
+    from mlx.data import load as data
     kw = {"mirror": cfg.mirror} if cfg.mirror else {}
     return data.load_dataset(cfg.data, data_dir=cfg.data_dir or None, tfds_name=cfg.tfds_name,
                              tfds_dir=cfg.tfds_dir or None, download=cfg.download, **kw)
@@ -228,7 +228,7 @@ def _train(cfg: Config, td: TaskData, folder: Path, blob, tracker, live: _Live, 
     checkpoints and at the filter-image epochs (one segment when neither applies); every epoch is
     logged by the ``live`` callback as it ends. Returns (params, metrics as numpy, seconds)."""
     from flax import serialization
-    from mlx.run_pictures import epoch_filter_figure, filter_epochs, save_pictures
+    from mlx.viz.run_figures import epoch_filter_figure, filter_epochs, save_pictures
     data = tr.put(td)
     hp, key = hparams(cfg.lr, cfg.weight_decay), seed_keys(cfg.seed)
     secs = {"compile_seconds": 0.0, "train_seconds": 0.0}
@@ -293,8 +293,8 @@ def wandb_mode(cfg: Config) -> str:
 
 def check_memory(cfg: Config, trainer, td) -> None:
     """Refuse, before training, a program that cannot fit the device (hidden=[65536,65536]
-    needs about 17 GB): the estimate of mlx.sweep.lane_bytes against the device's memory."""
-    from mlx.sweep import device_memory_bytes, lane_bytes
+    needs about 17 GB): the estimate of mlx.sweep.engine.lane_bytes against the device's memory."""
+    from mlx.sweep.engine import device_memory_bytes, lane_bytes
     need, have = lane_bytes(trainer, cfg, td.x_train.shape[1]), device_memory_bytes()
     if need > 0.8 * have:
         raise UsageError(f"model={cfg.model} hidden={list(cfg.hidden)} needs about {need / 2**30:.1f} GiB to train, "
@@ -373,7 +373,7 @@ def train_run(cfg: Config, *, td: TaskData | None = None, quiet: bool | None = N
     images = {}
     try:
         if cfg.pictures and not is_div:
-            from mlx.run_pictures import draw_run_pictures, predict_logits, save_pictures
+            from mlx.viz.run_figures import draw_run_pictures, predict_logits, save_pictures
             logits = predict_logits(cfg, td, params, td.x_test)
             images = save_pictures(folder, draw_run_pictures(cfg, td, params, metrics, logits=logits))
             tracker.log_images(images, step=cfg.epochs)

@@ -33,7 +33,7 @@ W&B semantics kept (checked against W&B's engine, github.com/wandb/sweeps, and t
 * ``early_terminate: {type: hyperband, min_iter, eta=3, strict=true}`` decides at
   ``int(min_iter * eta**k)``; ``{max_iter, s, eta=3}`` at ``int(max_iter / eta**i)`` for
   i = 1..s (while >= 1); ``spec.eta`` and ``spec.strict`` give them with W&B's defaults, and
-  :mod:`mlx.hyperband` makes W&B's stop decision (threshold ``sorted(values)[int(n / eta)]``).
+  :mod:`mlx.sweep.hyperband` makes W&B's stop decision (threshold ``sorted(values)[int(n / eta)]``).
 
 Everything is checked when the file is read, before anything trains: every key, every
 distribution and its bounds, and every candidate value of every parameter against
@@ -61,8 +61,8 @@ import yaml
 
 from mlx.config import FIELDS, make_config, parse_value
 from mlx.errors import ConfigError, UsageError
-from mlx.hyperband import DEFAULT_ETA, DEFAULT_STRICT, bands as _hyperband_bands
-from mlx.hyperband import rungs as hyperband_rungs
+from mlx.sweep.hyperband import DEFAULT_ETA, DEFAULT_STRICT, bands as _hyperband_bands
+from mlx.sweep.hyperband import rungs as hyperband_rungs
 
 TOP_KEYS = ("program", "method", "metric", "parameters", "name", "description", "run_cap",
             "early_terminate", "command", "project", "entity", "controller", "job", "image_uri",
@@ -946,8 +946,8 @@ class Proposer:
 # ---------------------------------------------------------------------- hyperband
 
 
-# :func:`hyperband_rungs` is :func:`mlx.hyperband.rungs` (imported above): W&B's bands below the
-# longest budget; :func:`mlx.hyperband.stop_lanes` makes W&B's stop decision at each of them.
+# :func:`hyperband_rungs` is :func:`mlx.sweep.hyperband.rungs` (imported above): W&B's bands below the
+# longest budget; :func:`mlx.sweep.hyperband.stop_lanes` makes W&B's stop decision at each of them.
 
 
 # ---------------------------------------------------------------------- command

@@ -1,4 +1,4 @@
-"""A CSV table as a :class:`~mlx.data.Dataset`: numeric feature columns and a class label column.
+"""A CSV table as a :class:`~mlx.data.load.Dataset`: numeric feature columns and a class label column.
 
     load_csv("experiments/data/ratings.csv", label="rating", label_threshold=4, missing="mean")
 
@@ -51,7 +51,7 @@ from typing import Sequence
 import numpy as np
 
 from mlx.choices import MISSING as MISSING_MODES
-from mlx.data import Dataset
+from mlx.data.load import Dataset
 from mlx.errors import DataError
 
 NA_TOKENS = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "?"})  # lowercased

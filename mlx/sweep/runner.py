@@ -36,11 +36,11 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from mlx import track
+from mlx.track import tracker as track
 from mlx.config import FIELDS, Config, make_config, parse_value, role_key, split_overrides
 from mlx.errors import UsageError
-from mlx.run import history_rows
-from mlx.sweep import (ChunkRunner, group_configs, lane_params, lane_rows,
+from mlx.train_run import history_rows
+from mlx.sweep.engine import (ChunkRunner, group_configs, lane_params, lane_rows,
                        choose_chunk, plan_chunks)
 from mlx.train import METRICS
 
@@ -473,7 +473,7 @@ class Sweep:
             self.bar.update(min(len(self.done), n_total))
 
     def task_data(self, cfg: Config):
-        from mlx.run import load_task_data
+        from mlx.train_run import load_task_data
         key = role_key(cfg, "data")
         if key not in self.tdata:
             self.tdata[key] = load_task_data(cfg)[0]
@@ -481,7 +481,7 @@ class Sweep:
 
     def chunk_size(self, g, runner, td) -> int:
         """Lanes per chunk: chunk= if given, else the size recorded in plan.json when this
-        sweep started, else mlx.sweep.choose_chunk (from the device's total memory; recorded)."""
+        sweep started, else mlx.sweep.engine.choose_chunk (from the device's total memory; recorded)."""
         gid = group_id(g)
         rec = self.plan.get(gid)
         if self.opts["chunk"]:
@@ -512,7 +512,7 @@ class Sweep:
         return rows
 
     def train_group(self, cfgs, offset, g, gi, n_groups) -> list[dict]:
-        from mlx.hyperband import stop_lanes
+        from mlx.sweep.hyperband import stop_lanes
         td = self.task_data(g.cfg)
         snap_bytes = 4 * len(g.lanes) * g.cfg.epochs * td.x_train.shape[1] * max(td.k_out, 1)
         runner = ChunkRunner(g.cfg, td, snapshots=self.pictures and snap_bytes < (512 << 20))
@@ -521,7 +521,7 @@ class Sweep:
         bands, stop_fn = [], None
         et = self.spec.early_terminate
         if et:
-            from mlx import sweep_spec
+            from mlx.sweep import spec as sweep_spec
             bands = sweep_spec.hyperband_rungs(self.spec, g.cfg.epochs)
             stop_fn = lambda h, b: stop_lanes(h, b, eta=et.get("eta", 3), strict=et.get("strict", True),  # noqa: E731
                                               goal=self.goal)
@@ -591,7 +591,7 @@ class Sweep:
         if not (self.pictures and params_fn is not None) or row["diverged"]:
             return None
         try:
-            from mlx.sweep_pictures import lane_image
+            from mlx.viz.sweep_figures import lane_image
             return lane_image(row["model"], params_fn())
         except Exception as e:  # a picture never stops the sweep
             self.writer.errors.append(f"{row['name']}: picture: {type(e).__name__}: {e}")
@@ -634,8 +634,8 @@ class Sweep:
     def submit_held(self) -> None:
         """The held best configs' W&B runs, each with its filter after the epochs ``mlx train``
         logs it at (every ceil(E/10)-th and the last)."""
-        from mlx.run_pictures import filter_epochs
-        from mlx.sweep_pictures import lane_images
+        from mlx.viz.run_figures import filter_epochs
+        from mlx.viz.sweep_figures import lane_images
         for bk, (name, view) in sorted(self.held.items()):
             evolution = {}
             best = self.budget_best.get(bk)
@@ -691,7 +691,7 @@ class Sweep:
         drawn once per sweep from the best configs; their seconds go to sweep.json."""
         t0 = time.perf_counter()
         try:
-            from mlx.sweep_pictures import draw_sweep_pictures
+            from mlx.viz.sweep_figures import draw_sweep_pictures
             first = {}
             for r in rows:
                 first.setdefault(r["task"], r)
@@ -702,7 +702,7 @@ class Sweep:
                 metric=self.metric, goal=self.goal,
                 timings=self.stats.setdefault("picture_seconds_by_file", {}))
         except Exception as e:  # pictures never lose the sweep's results
-            from mlx.sweep_report import warn
+            from mlx.sweep.tables import warn
             warn(f"the sweep's pictures were not drawn ({type(e).__name__}: {' '.join(str(e).split())[:200]})")
         self.stats["pictures_seconds"] = time.perf_counter() - t0
 
@@ -717,7 +717,7 @@ class Sweep:
 
 def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
     """Run a sweep from command-line arguments; returns the sweep folder."""
-    from mlx import sweep_spec
+    from mlx.sweep import spec as sweep_spec
     path, opts, fixed = parse_sweep_argv(argv)
     spec = sweep_spec.load_sweep(path)
     init_distributed(opts)
@@ -770,12 +770,12 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
             sw.close()
         if not primary:
             return folder
-        from mlx.sweep_report import write_sweep_outputs
+        from mlx.sweep.tables import write_sweep_outputs
         elapsed = time.perf_counter() - sw.t_start
         write_sweep_outputs(folder, rows, spec, sw.best_params, sw.stats, elapsed, sw.writer.errors, say,
                             getattr(sw, "picture_captions", None))
         if sw.policy in ("best", "all"):
-            from mlx.sweep_report import log_summary_run
+            from mlx.sweep.tables import log_summary_run
             log_summary_run(folder, rows, spec, sw, say)
     return folder
 

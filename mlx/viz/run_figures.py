@@ -1,5 +1,5 @@
-"""The run's pictures: evaluate the trained model on arrays, hand them to ``mlx.pictures``,
-save PNGs (atomically) with ``pictures.json`` captions. The W&B logging is in ``mlx.run``."""
+"""The run's pictures: evaluate the trained model on arrays, hand them to ``mlx.viz.figures``,
+save PNGs (atomically) with ``pictures.json`` captions. The W&B logging is in ``mlx.train_run``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mlx import pictures, track
+from mlx.viz import figures as pictures
+from mlx.track import tracker as track
 from mlx.styles import assign_styles
 from mlx.models import first_layer, make_model
 from mlx.tasks import TaskData

@@ -9,7 +9,7 @@
   per model x task x budget, and for ``Nvrest`` tasks the styles of the digit with the per-style
   recall of the best logreg and the best MLP.
 
-"Best" is :func:`mlx.sweep_run.best_key` everywhere (the best metric among configs that did not
+"Best" is :func:`mlx.sweep.runner.best_key` everywhere (the best metric among configs that did not
 diverge, ties to the lowest index). Nothing here imports W&B; files are written only inside the
 folder given to :func:`draw_sweep_pictures`.
 """
@@ -28,7 +28,7 @@ __all__ = ["lane_image", "lane_images", "lane_weights", "draw_sweep_pictures", "
            "pca_plane", "RDBU_R_LUT"]
 
 # ColorBrewer RdBu (11 classes), the anchors matplotlib's RdBu is interpolated between; reversed,
-# so -1 is dark blue, 0 near-white and +1 dark red, as RdBu_r in mlx.pictures.
+# so -1 is dark blue, 0 near-white and +1 dark red, as RdBu_r in mlx.viz.figures.
 _RDBU_ANCHORS = ("67001f", "b2182b", "d6604d", "f4a582", "fddbc7", "f7f7f7",
                  "d1e5f0", "92c5de", "4393c3", "2166ac", "053061")[::-1]
 
@@ -132,8 +132,8 @@ def warn(message: str) -> None:
 
 
 def best_rows(rows: list[dict], by: Callable[[dict], tuple], metric: str, goal: str) -> dict:
-    """{by(row): the best row} by mlx.sweep_run.best_key (rows whose key is None are skipped)."""
-    from mlx.sweep_run import best_key
+    """{by(row): the best row} by mlx.sweep.runner.best_key (rows whose key is None are skipped)."""
+    from mlx.sweep.runner import best_key
     best: dict = {}
     for r in rows:
         k = best_key(r, metric, goal)
@@ -153,7 +153,7 @@ def pca_plane(td) -> tuple[np.ndarray, np.ndarray]:
     eigendecomposition: the same plane (to about 1e-8) at a fraction of the cost."""
     from scipy.sparse.linalg import eigsh
 
-    from mlx.run_pictures import PCA_FIT_MAX
+    from mlx.viz.run_figures import PCA_FIT_MAX
     rng = np.random.default_rng(0)
     sub = np.sort(rng.choice(len(td.x_train), min(PCA_FIT_MAX, len(td.x_train)), replace=False))
     x = td.x_train[sub].astype(np.float32) / 255.0
@@ -175,8 +175,8 @@ def pca_plane(td) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _plane_points(z: np.ndarray, grid: int) -> np.ndarray:
-    """float32[grid*grid, 2]: the lattice mlx.pictures.decision_boundary_2d evaluates."""
-    from mlx.pictures import _plane_axes
+    """float32[grid*grid, 2]: the lattice mlx.viz.figures.decision_boundary_2d evaluates."""
+    from mlx.viz.figures import _plane_axes
     ga, gb = _plane_axes(np.asarray(z, dtype=np.float64), int(grid))
     aa, bb = np.meshgrid(ga, gb)
     return np.stack([aa.reshape(-1), bb.reshape(-1)], axis=1).astype(np.float32)
@@ -192,12 +192,12 @@ TWO_D_EPOCHS = 5
 def train_2d(cfg, td, mean, comps):
     """The model of ``cfg`` (its architecture, optimizer, lr, batch size, seed; at most
     TWO_D_EPOCHS epochs) trained on the two principal-component coordinates of ``td`` only,
-    as ``mlx.run_pictures._train_2d`` (same data, same settings, same mlx.train program),
+    as ``mlx.viz.run_figures._train_2d`` (same data, same settings, same mlx.train program),
     compiled with FAST_COMPILE. Returns (z_test float32[n, 2], proba: float[m, 2] -> float[m])."""
     import jax
     import jax.numpy as jnp
 
-    from mlx import pictures
+    from mlx.viz import figures as pictures
     from mlx.models import make_model
     from mlx.tasks import TaskData
     from mlx.train import hparams, make_train, seed_keys
@@ -308,7 +308,8 @@ def draw_sweep_pictures(folder, rows, best_params, snapshots, task_data, *,
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from mlx import pictures, track
+    from mlx.viz import figures as pictures
+    from mlx.track import tracker as track
     folder = Path(folder)
     root = folder.resolve()
     rows = sorted(rows, key=lambda r: r["index"])
@@ -378,7 +379,7 @@ def _draw_all(emit, pictures, rows, best_mt, by_name, best_params, snapshots, ta
         who = {b: best_mte.get((model, task, b)) for b, _ in budgets}
 
         def draw(budgets=budgets, model=model, task=task, names=names, td=td, who=who):
-            from mlx.run_pictures import filter_epochs
+            from mlx.viz.run_figures import filter_epochs
             blocks = []
             for budget, snaps in budgets:
                 s = np.asarray(snaps, dtype=np.float32)
