@@ -9,9 +9,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mlx.track import tracker as track
+from mlx.files import atomic_write_bytes, atomic_write_json
+from mlx.provenance import machine, versions
 from mlx.config import make_config, split_overrides
-from mlx.data.load import load_dataset, shared_mnist_dir
+from mlx.data.idx import shared_mnist_dir
+from mlx.data.sources import load_dataset
 from mlx.tasks import apply_task
 from mlx.train import fit
 
@@ -34,7 +36,7 @@ def main(argv: list[str]) -> int:
     out = Path(opts.get("out", "runs/accuracy_table"))
     ds = load_dataset("idx" if data_dir else "auto", data_dir=data_dir or None)
     import jax
-    head = f"data: {ds.describe()}; machine: {track.machine()}; jax {jax.__version__} ({jax.default_backend()})"
+    head = f"data: {ds.describe()}; machine: {machine()}; jax {jax.__version__} ({jax.default_backend()})"
     print(head)
     lines = ["| model | task | settings | test accuracy | target | reference | train s | compile s |",
              "|---|---|---|---|---|---|---|---|"]
@@ -52,9 +54,9 @@ def main(argv: list[str]) -> int:
         print(lines[-1], flush=True)
     table = head + "\n\n" + "\n".join(lines) + "\n"
     print("\n" + table)
-    track.atomic_write_bytes(out / "table.md", table.encode())
-    track.atomic_write_json(out / "table.json", {"rows": rows, "data": ds.describe(),
-                                                 "versions": track.versions()})
+    atomic_write_bytes(out / "table.md", table.encode())
+    atomic_write_json(out / "table.json", {"rows": rows, "data": ds.describe(),
+                                                 "versions": versions()})
     return 0 if all(r["met"] for r in rows) else 1
 
 

@@ -13,14 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
-from mlx.viz import figures as pictures
-from mlx.track import tracker as track
+from mlx.files import atomic_write_bytes, atomic_write_json
 from mlx.config import make_config, split_overrides
-from mlx.data.load import load_dataset, shared_mnist_dir
+from mlx.data.idx import shared_mnist_dir
+from mlx.data.sources import load_dataset
 from mlx.viz.run_figures import predict_logits
-from mlx.styles import assign_styles
+from mlx.styles import assign_styles, cluster_styles, style_recall
 from mlx.sweep.tables import save_figure
 from mlx.tasks import apply_task
+from mlx.viz.common import CAPTIONS
+from mlx.viz.style_figures import style_recall_figure, style_recall_table, styles_figure
 from mlx.train import fit
 
 MODELS = {"logreg": dict(lr=3e-3, epochs=10), "mlp": dict(lr=1e-3, epochs=5)}
@@ -36,7 +38,7 @@ def main(argv: list[str]) -> int:
     td = apply_task("4vrest", ds)
     print(f"data: {ds.describe()}")
     fours = td.x_train[td.y_train == 1].astype(np.float32) / 255.0
-    cl = pictures.cluster_styles(fours, k=k, seed=0)
+    cl = cluster_styles(fours, k=k, seed=0)
     sil = ", ".join(f"k={kk}: {v:.3f}" for kk, v in sorted(cl.silhouette.items()))
     print(f"{len(fours)} training 4s -> {cl.k} styles (silhouette {sil})")
     test4 = td.y_test == 1
@@ -47,17 +49,17 @@ def main(argv: list[str]) -> int:
         cfg = make_config({"model": model, "task": "4vrest", "optimizer": "adam", **kw})
         params, m, _ = fit(cfg, td)
         pred = predict_logits(cfg, td, params, td.x_test)[:, 0] > 0
-        recalls[model] = pictures.style_recall(styles, pred[test4], cl.k)
+        recalls[model] = style_recall(styles, pred[test4], cl.k)
         accs[model] = float(m["test_accuracy"][-1])
         print(f"{model}: test accuracy {accs[model]:.4f}, recall of 4s {pred[test4].mean():.4f}")
-    table = pictures.style_recall_table(recalls, counts)
+    table = style_recall_table(recalls, counts)
     print(table)
-    save_figure(pictures.styles_figure(fours, cl), out / "styles.png")
-    save_figure(pictures.style_recall_figure(recalls, counts, means=cl.means), out / "style_recall.png")
-    track.atomic_write_bytes(out / "styles.md", (table + "\n").encode())
-    track.atomic_write_json(out / "pictures.json", {"styles.png": pictures.CAPTIONS["styles"],
-                                                    "style_recall.png": pictures.CAPTIONS["style_recall"]})
-    track.atomic_write_json(out / "styles.json", {
+    save_figure(styles_figure(fours, cl), out / "styles.png")
+    save_figure(style_recall_figure(recalls, counts, means=cl.means), out / "style_recall.png")
+    atomic_write_bytes(out / "styles.md", (table + "\n").encode())
+    atomic_write_json(out / "pictures.json", {"styles.png": CAPTIONS["styles"],
+                                                    "style_recall.png": CAPTIONS["style_recall"]})
+    atomic_write_json(out / "styles.json", {
         "k": cl.k, "silhouette": cl.silhouette, "test_fours_per_style": counts,
         "recall": recalls, "test_accuracy": accs, "data": ds.describe(), "settings": MODELS})
     print(f"-> {out}")

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mlx.data.csv_table import load_csv
-from mlx.data.load import Dataset
+from mlx.data.csv_table.load import load_csv
+from mlx.data.dataset import Dataset
 
 DATA = Path(__file__).resolve().parent / "data" / "ratings.csv"
 SEED = 0

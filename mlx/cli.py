@@ -169,7 +169,7 @@ COMMANDS = {
     "report": cmd_report,
     "sweep": _lazy("mlx.sweep.runner", "main"),
     "predict": _lazy("mlx.predict", "main"),
-    "bench": _lazy("mlx.bench.suite", "main"),
+    "bench": _lazy("mlx.bench.benchmark", "main"),
 }
 
 

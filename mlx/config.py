@@ -229,6 +229,13 @@ def parse_value(key: str, raw: Any) -> Any:
             except (ConfigError, TypeError, ValueError):
                 raise ConfigError(f"hidden={raw!r} must be positive integers, e.g. 256 or [512,256]") from None
         return tuple(out)
+    return parse_typed(key, raw, default)
+
+
+def parse_typed(key: str, raw: Any, default: Any) -> Any:
+    """``raw`` converted to the type of ``default`` (bool, int, float or str) by the config's
+    rules, errors naming ``key``: what ``parse_value`` does for a config field, for the other
+    commands' own keys (``mlx sweep``'s, ``mlx bench``'s)."""
     if isinstance(default, bool):
         if isinstance(raw, bool):
             return raw
@@ -256,10 +263,13 @@ def parse_value(key: str, raw: Any) -> Any:
     return str(raw)
 
 
-def split_overrides(argv: list[str]) -> dict[str, str]:
+def split_overrides(argv: list[str], booleans: tuple[str, ...] = (), example: str = "lr=0.01") -> dict[str, str]:
     """['lr=0.1', '--epochs=3', '--model', 'mlp'] -> {'lr': '0.1', 'epochs': '3', 'model': 'mlp'}.
 
-    A boolean key may stand alone (``--download`` means ``download=true``).
+    A boolean key may stand alone (``--download`` means ``download=true``; ``--download no`` is
+    a pair, and ``--download maybe`` an error naming download); ``booleans`` names
+    a command's own boolean keys, which may also stand alone without dashes (``quick``);
+    ``example`` is the pair a wrong argument's message shows.
     """
     out: dict[str, str] = {}
     i = 0
@@ -271,15 +281,18 @@ def split_overrides(argv: list[str]) -> dict[str, str]:
             k, v = a.split("=", 1)
         elif dashed:
             k, nxt = a, (argv[i] if i < len(argv) else None)
-            is_bool = isinstance(getattr(FIELDS.get(k.replace("-", "_")), "default", None), bool)
-            if is_bool and (nxt is None or nxt.strip().lower() not in _TRUE | _FALSE):
-                v = "true"
+            is_bool = k.replace("-", "_") in booleans or \
+                isinstance(getattr(FIELDS.get(k.replace("-", "_")), "default", None), bool)
+            if is_bool and (nxt is None or "=" in nxt or nxt.startswith("--")):
+                v = "true"  # a boolean alone; a plain word after it is its value (checked later)
             elif nxt is None:
                 raise ConfigError(f"--{k} needs a value: --{k}=VALUE or --{k} VALUE")
             else:
                 v, i = nxt, i + 1
+        elif a.replace("-", "_") in booleans:
+            k, v = a, "true"
         else:
-            raise ConfigError(f"argument {a!r} is not key=value; e.g. lr=0.01 or --lr=0.01")
+            raise ConfigError(f"argument {a!r} is not key=value; e.g. {example} or --{example}")
         k = k.strip().replace("-", "_")
         if k in out:
             raise ConfigError(f"{k} is given twice ({k}={out[k]} and {k}={v}); give each key once")

@@ -5,7 +5,7 @@
 
 Each image (PNG, JPEG, anything Pillow opens, any size, dark ink on light paper or the reverse)
 becomes an MNIST-style row with :func:`mlx.data.own_image.load_digit_image`, and the run's saved model
-(:func:`mlx.track.tracker.load_run`) scores it. One line per image is printed: the file, the predicted
+(:func:`mlx.track.files.load_run`) scores it. One line per image is printed: the file, the predicted
 class name (for binary tasks the task's names: ``'0'``/``'1'`` for 0v1, ``'not 4'``/``'4'`` for
 4vrest) and its probability. For a binary task the line also writes out the article's formula,
 ``p('1') = sigmoid(b0 + x . b)`` with b0, x . b and z = b0 + x . b as numbers (an MLP has no b0
@@ -13,7 +13,7 @@ and b, so its line shows p = sigmoid(z) with z the network's logit).
 
 ``--explain`` writes ``<image stem>.explain.png`` beside each image (or into ``--out DIR``):
 
-* logreg, binary task: :func:`mlx.viz.figures.evidence_maps`, the map x * b (red pushes towards
+* logreg, binary task: :func:`mlx.viz.diagnostics.evidence_maps`, the map x * b (red pushes towards
   the positive class) with z and p written on it. The map's pixels sum to z - b0 exactly.
 * logreg, K classes: the same map for the predicted class c against the runner-up r,
   x * (b_c - b_r), with z = z_c - z_r and p = sigmoid(z) = p_c / (p_c + p_r).
@@ -83,7 +83,7 @@ def _input_dim_and_k(cfg, params) -> tuple[int, int]:
 
 def load_predictor(run_folder: str | os.PathLike) -> Predictor:
     """The model of a finished run folder; raises UsageError (one line) for anything else."""
-    from mlx.track import tracker as track
+    from mlx.track.files import load_run
     from mlx.tasks import parse_task
     folder = Path(run_folder)
     shown = os.fspath(run_folder)
@@ -92,7 +92,7 @@ def load_predictor(run_folder: str | os.PathLike) -> Predictor:
     if not folder.is_dir():
         raise UsageError(f"{shown} is a file, not a run folder; usage: mlx predict RUN_FOLDER IMAGE...")
     try:
-        cfg, params = track.load_run(folder)
+        cfg, params = load_run(folder)
     except UsageError:
         raise
     except Exception as e:  # damaged config.json or params.msgpack (json, msgpack, flax errors)
@@ -172,7 +172,8 @@ def _explain_weights(pred: Predictor, x: np.ndarray, c: int, r: int) -> tuple[np
 
 
 def _explain_png(pred: Predictor, x: np.ndarray, result: dict) -> bytes:
-    from mlx.viz import figures as pictures
+    from mlx.viz.common import figure_to_png_bytes
+    from mlx.viz.diagnostics import evidence_maps
     c, r = result["class_index"], result["runner_up_index"]
     w, w0 = _explain_weights(pred, x, c, r)
     names = pred.class_names
@@ -188,14 +189,14 @@ def _explain_png(pred: Predictor, x: np.ndarray, result: dict) -> bytes:
                 else f"gradient x input,\nx * d(z_{names[c]} - z_{names[r]})/dx")
         title = (f"{name}: '{names[c]}' (p = {result['probability']:.3f})\nagainst runner-up "
                  f"'{names[r]}'\nevidence {what}")
-    fig = pictures.evidence_maps(x[None, :].astype(np.float64) / 255.0, w, w0, n=1,
-                                 image_shape=IMAGE_SHAPE, class_names=pair, title=title)
+    fig = evidence_maps(x[None, :].astype(np.float64) / 255.0, w, w0, n=1,
+                        image_shape=IMAGE_SHAPE, class_names=pair, title=title)
     fig.axes[0].set_title("as the model sees it (28x28)", fontsize=9)
     panel = "x * b" if pred.cfg.model == "logreg" else "x * dz/dx"
     if pred.k_out != 1:
         panel += f"\nz = z_{names[c]} - z_{names[r]}, p = p_{names[c]} / (p_{names[c]} + p_{names[r]})"
     fig.axes[1].set_title(panel, fontsize=8)
-    return pictures.figure_to_png_bytes(fig)
+    return figure_to_png_bytes(fig)
 
 
 def explain_path(image: str | os.PathLike, out_dir: str | os.PathLike | None = None) -> Path:
@@ -219,55 +220,65 @@ def predict_images(run_folder: str | os.PathLike, paths: Sequence[str | os.PathL
     if not paths:
         raise UsageError("no images given; usage: mlx predict RUN_FOLDER IMAGE [IMAGE ...]")
     pred = load_predictor(run_folder)
-    targets = []
-    if explain:
-        if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
-            raise UsageError(f"--out {os.fspath(out_dir)} is a file; it must be a folder")
-        targets = [explain_path(p, out_dir) for p in paths]
-        seen: dict[Path, str] = {}
-        for p, t in zip(paths, targets):
-            key = Path(os.path.abspath(t))
-            if key in seen:
-                raise UsageError(f"{os.fspath(p)} and {seen[key]} would both write {t}; "
-                                 f"rename one or give them separate runs")
-            seen[key] = os.fspath(p)
+    targets = _explain_targets(paths, out_dir) if explain else []
     x = np.stack([load_digit_image(p, image_shape=IMAGE_SHAPE) for p in paths])  # uint8[n, 784]
     logits = _logits(pred, x)
-    names = pred.class_names
-    results = []
-    for i, path in enumerate(paths):
-        row = logits[i]
-        res: dict = {"path": os.fspath(path)}
-        if pred.k_out == 1:
-            z = float(row[0])
-            p1 = _sigmoid(z)
-            probs = [1.0 - p1, p1]
-            res |= {"positive_class": names[1], "p_positive": p1, "z": z}
-            if pred.cfg.model == "logreg":
-                b0 = float(np.asarray(pred.params["b0"])[0])
-                res |= {"b0": b0, "xb": z - b0}
-        else:
-            e = np.exp(row - row.max())
-            probs = list(e / e.sum())
-        order = np.argsort(-np.asarray(probs), kind="stable")
-        c, r = int(order[0]), int(order[1])
-        res |= {"label": names[c], "class_index": c, "probability": float(probs[c]),
-                "probabilities": [float(q) for q in probs], "class_names": list(names),
-                "runner_up": names[r], "runner_up_index": r}
-        results.append(res)
+    results = [_result(pred, os.fspath(path), logits[i]) for i, path in enumerate(paths)]
     if explain:
-        from mlx.track import tracker as track
-        if out_dir is not None:
-            try:
-                Path(out_dir).mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise UsageError(f"cannot create --out folder {os.fspath(out_dir)}: {e.strerror or e}") from None
-        for i, res in enumerate(results):
-            try:
-                res["explain"] = os.fspath(track.atomic_write_bytes(targets[i], _explain_png(pred, x[i], res)))
-            except OSError as e:
-                raise UsageError(f"cannot write {targets[i]}: {e.strerror or e}; use --out DIR") from None
+        _write_explanations(pred, x, results, targets, out_dir)
     return results
+
+
+def _explain_targets(paths: list, out_dir) -> list[Path]:
+    """The explanation PNG of each image; UsageError when --out is a file or two images would
+    write the same file (checked before anything is read or written)."""
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise UsageError(f"--out {os.fspath(out_dir)} is a file; it must be a folder")
+    targets = [explain_path(p, out_dir) for p in paths]
+    seen: dict[Path, str] = {}
+    for p, t in zip(paths, targets):
+        key = Path(os.path.abspath(t))
+        if key in seen:
+            raise UsageError(f"{os.fspath(p)} and {seen[key]} would both write {t}; "
+                             f"rename one or give them separate runs")
+        seen[key] = os.fspath(p)
+    return targets
+
+
+def _result(pred: Predictor, path: str, row: np.ndarray) -> dict:
+    """One image's prediction from its logits row (see predict_images)."""
+    names = pred.class_names
+    res: dict = {"path": path}
+    if pred.k_out == 1:
+        z = float(row[0])
+        p1 = _sigmoid(z)
+        probs = [1.0 - p1, p1]
+        res |= {"positive_class": names[1], "p_positive": p1, "z": z}
+        if pred.cfg.model == "logreg":
+            b0 = float(np.asarray(pred.params["b0"])[0])
+            res |= {"b0": b0, "xb": z - b0}
+    else:
+        e = np.exp(row - row.max())
+        probs = list(e / e.sum())
+    order = np.argsort(-np.asarray(probs), kind="stable")
+    c, r = int(order[0]), int(order[1])
+    return res | {"label": names[c], "class_index": c, "probability": float(probs[c]),
+                  "probabilities": [float(q) for q in probs], "class_names": list(names),
+                  "runner_up": names[r], "runner_up_index": r}
+
+
+def _write_explanations(pred: Predictor, x: np.ndarray, results: list[dict], targets: list, out_dir) -> None:
+    from mlx.track.files import atomic_write_bytes
+    if out_dir is not None:
+        try:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"cannot create --out folder {os.fspath(out_dir)}: {e.strerror or e}") from None
+    for i, res in enumerate(results):
+        try:
+            res["explain"] = os.fspath(atomic_write_bytes(targets[i], _explain_png(pred, x[i], res)))
+        except OSError as e:
+            raise UsageError(f"cannot write {targets[i]}: {e.strerror or e}; use --out DIR") from None
 
 
 def format_result(res: dict) -> str:

@@ -4,7 +4,7 @@
 * :func:`cluster_styles`: the styles in which a digit is written (k-means on PCA components,
   k chosen by silhouette), :func:`assign_styles` for new images, :func:`style_recall` per style.
 
-``mlx.viz.figures`` draws them; ``experiments/four_styles.py`` puts them together.
+``mlx.viz.style_figures`` draws them; ``experiments/four_styles.py`` puts them together.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tasks: a filter plus a relabel over a :class:`mlx.data.load.Dataset`.
+"""Tasks: a filter plus a relabel over a :class:`mlx.data.dataset.Dataset`.
 
 * ``AvB`` (e.g. ``0v1``, ``4v9``): only digits A and B; label 1 means "is a B".
 * ``Nvrest`` (e.g. ``4vrest``): all digits; label 1 means "is an N" (one filter must cover
@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mlx.data.load import Dataset
+from mlx.data.dataset import Dataset
 from mlx.errors import ConfigError, DataError
 
 TASK_FORMS = "0v1, 4vrest, 4v9, digits, labels, or the general forms AvB and Nvrest (A, B, N digits)"

@@ -150,7 +150,8 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
 
     ``init_lanes``/``run_lanes`` train L lanes that share a seed (a sweep's row of lanes: one
     data order, one gather per step, wide matmuls); ``init``/``run``/``train`` are its L = 1
-    case, which ``mlx train`` runs.
+    case, which ``mlx train`` runs. The pieces are built by the functions below, each closing
+    over the static facts only (shapes, the model, the optimizer's name and schedule).
     """
     n, d = td.x_train.shape
     k_out = td.k_out
@@ -159,21 +160,36 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
     epochs = int(cfg.epochs)
     model = make_model(cfg.model, d=d, k_out=k_out, hidden=cfg.hidden,
                        activation=cfg.activation, precision=cfg.precision)
+    n_styles = int(getattr(td, "n_styles", 0) or 0) if k_out == 1 else 0
+    optimizer = _optimizer_of(cfg, steps, epochs)
+    init_lanes = _init_lanes_fn(model, optimizer)
+    run_lanes = _run_lanes_fn(model, optimizer, k_out, n, steps, bs, n_styles, progress,
+                              snapshots and cfg.model == "logreg")
+    init, run, train = _one_lane_fns(init_lanes, run_lanes, epochs)
 
+    def put(td_) -> DeviceData:
+        xt, yt, mt, st = pad_test(td_.x_test, td_.y_test, cfg.eval_batch_size,
+                                  getattr(td_, "test_style", None))
+        return DeviceData(*(jax.device_put(a) for a in
+                            (td_.x_train, td_.y_train.astype(np.int32), xt, yt.astype(np.int32), mt, st)))
+
+    return Trainer(model, init, run, train, put, steps, bs, epochs, init_lanes, run_lanes)
+
+
+def _optimizer_of(cfg, steps: int, epochs: int) -> Callable:
+    """hp -> the config's optax optimizer with hp's (traced) learning rate and weight decay."""
     def optimizer(hp: Hparams):
         return make_optimizer(cfg.optimizer, hp.lr, hp.weight_decay, schedule=cfg.schedule,
                               total_steps=epochs * steps,
                               warmup_steps=int(round(cfg.warmup_epochs * steps)),
                               momentum=cfg.momentum)
+    return optimizer
 
-    def loss_fn(params, xb, yb):
-        losses, correct = loss_and_accuracy(model.apply(params, scale_inputs(xb)), yb, k_out)
-        return losses.mean(), correct.mean()
 
-    n_styles = int(getattr(td, "n_styles", 0) or 0) if k_out == 1 else 0
-
+def _evaluate_fn(model: Model, k_out: int, n_styles: int) -> Callable:
+    """(params, data) -> (test loss, test accuracy, recall per style of the target digit
+    float32[n_styles]), over the padded test chunks with lax.map (bounded memory)."""
     def evaluate(params, data: DeviceData):
-        """(test loss, test accuracy, recall per style of the target digit float32[n_styles])."""
         def chunk(args):
             xc, yc, mc, sc = args
             logits = model.apply(params, scale_inputs(xc))
@@ -185,7 +201,10 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
             chunk, (data.x_test, data.y_test, data.test_mask, data.test_style))
         m = data.test_mask.sum()
         return loss_sums.sum() / m, correct_sums.sum() / m, hits.sum(0) / jnp.maximum(counts.sum(0), 1.0)
+    return evaluate
 
+
+def _init_lanes_fn(model: Model, optimizer: Callable) -> Callable:
     def init_lanes(hp: Hparams, key) -> TrainState:
         """State of L lanes that share one seed: hp float32[L] each; the params are the
         seed's (identical across the lanes), the optimizer state is per lane (it may hold lr)."""
@@ -194,6 +213,25 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
         params = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (L,) + a.shape), p1)
         opt_state = jax.vmap(lambda p, h: optimizer(h).init(p))(params, hp)
         return TrainState(params, opt_state, jnp.zeros((), jnp.int32))
+    return init_lanes
+
+
+def _lane_step_fn(model: Model, optimizer: Callable, k_out: int) -> Callable:
+    """(params, opt_state, hp, xb, yb) -> (params, opt_state, loss, accuracy): one SGD step."""
+    def loss_fn(params, xb, yb):
+        losses, correct = loss_and_accuracy(model.apply(params, scale_inputs(xb)), yb, k_out)
+        return losses.mean(), correct.mean()
+
+    def lane_step(p, s, h, xb, yb):
+        (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(p, xb, yb)
+        updates, s = optimizer(h).update(grads, s, p)
+        return optax.apply_updates(p, updates), s, loss, acc
+    return lane_step
+
+
+def _run_lanes_fn(model, optimizer, k_out, n, steps, bs, n_styles, progress, snapshots) -> Callable:
+    lane_step = _lane_step_fn(model, optimizer, k_out)
+    evaluate = _evaluate_fn(model, k_out, n_styles)
 
     def run_lanes(state: TrainState, hp: Hparams, key, data: DeviceData, n_epochs: int):
         """Run ``n_epochs`` more epochs of L lanes that share the key (the seed): one data order,
@@ -203,11 +241,6 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
         (key, e), so a run split into segments (checkpoint + resume) equals an unbroken one.
         Returns (state, metrics {name: float32[n_epochs, L]})."""
         order_key = jax.random.fold_in(key, 1)
-
-        def lane_step(p, s, h, xb, yb):
-            (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(p, xb, yb)
-            updates, s = optimizer(h).update(grads, s, p)
-            return optax.apply_updates(p, updates), s, loss, acc
 
         def epoch_body(carry, epoch):
             params, opt_state = carry
@@ -229,7 +262,7 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
             if progress is not None:  # one lane (mlx train): scalars
                 jax.debug.callback(progress, epoch, m if hp.lr.shape[0] > 1 else
                                    jax.tree_util.tree_map(lambda a: a[0], m))
-            if snapshots and cfg.model == "logreg":
+            if snapshots:
                 m = {**m, "b": params["b"]}
             return (params, opt_state), m
 
@@ -237,9 +270,12 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
         (params, opt_state), metrics = jax.lax.scan(
             epoch_body, (state.params, state.opt_state), epochs_idx)
         return TrainState(params, opt_state, state.epoch + n_epochs), metrics
+    return run_lanes
 
-    # One lane (``mlx train``) is the L = 1 case of the same program: a sweep lane and a
-    # single run execute the same math.
+
+def _one_lane_fns(init_lanes: Callable, run_lanes: Callable, epochs: int):
+    """(init, run, train) of one lane (``mlx train``): the L = 1 case of the same program, so a
+    sweep lane and a single run execute the same math."""
     def _one(tree):
         return jax.tree_util.tree_map(lambda a: a[None], tree)
 
@@ -262,14 +298,7 @@ def make_train(cfg, td, *, snapshots: bool = False, progress: Callable | None = 
         Returns (params, metrics: {name: float32[epochs]})."""
         state, metrics = run(init(hp, key), hp, key, data, epochs)
         return state.params, metrics
-
-    def put(td_) -> DeviceData:
-        xt, yt, mt, st = pad_test(td_.x_test, td_.y_test, cfg.eval_batch_size,
-                                  getattr(td_, "test_style", None))
-        return DeviceData(*(jax.device_put(a) for a in
-                            (td_.x_train, td_.y_train.astype(np.int32), xt, yt.astype(np.int32), mt, st)))
-
-    return Trainer(model, init, run, train, put, steps, bs, epochs, init_lanes, run_lanes)
+    return init, run, train
 
 
 EXPLODED_FACTOR = 10.0

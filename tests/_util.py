@@ -1,13 +1,19 @@
 """Shared helpers for the tests (imported as a plain module; pytest puts tests/ on sys.path)."""
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import os
+import signal
+import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,13 +24,13 @@ requires_mnist = pytest.mark.skipif(not HAVE_MNIST, reason=f"full MNIST not foun
 
 @functools.lru_cache(maxsize=None)
 def mnist():
-    from mlx.data.load import load_idx
+    from mlx.data.idx import load_idx
     return load_idx(MNIST_DIR)
 
 
 @functools.lru_cache(maxsize=None)
 def sample():
-    from mlx.data.load import load_sample
+    from mlx.data.sample import load_sample
     return load_sample()
 
 
@@ -127,3 +133,152 @@ def wandb_logged_keys(run_folder) -> dict[str, set]:
             elif kind == "run":
                 out["config"] |= {"/".join(i.nested_key) or i.key for i in rec.run.config.update}
     return out
+
+
+# ---------------------------------------------------------------- bad input through `mlx train`
+
+QUIET = ["wandb=disabled", "pictures=false", "epochs=1"]
+
+
+def main_error(capsys, *argv) -> str:
+    """Run ``mlx ARGV`` in-process: exit 2 and exactly one stderr line; returns that line."""
+    from mlx.cli import main
+    rc = main([str(a) for a in argv])
+    cap = capsys.readouterr()
+    lines = cap.err.splitlines()
+    assert rc == 2, (rc, cap.out[-1000:], cap.err[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("mlx: error: "), cap.err
+    return lines[0]
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _idx(path: Path, arr: np.ndarray, magic: int):
+    path.write_bytes(struct.pack(">I", magic) + b"".join(struct.pack(">I", s) for s in arr.shape)
+                     + arr.astype(np.uint8).tobytes())
+
+
+def idx_set(folder: Path, *, size=(28, 28), train_labels=None, test_labels=None) -> Path:
+    """Four small MNIST-format IDX files (random pixels) in folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    ytr = np.asarray(np.arange(40) % 10 if train_labels is None else train_labels)
+    yte = np.asarray(np.arange(20) % 10 if test_labels is None else test_labels)
+    for split, y in (("train", ytr), ("t10k", yte)):
+        _idx(folder / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (len(y), *size)), 0x803)
+        _idx(folder / f"{split}-labels-idx1-ubyte", y, 0x801)
+    return folder
+
+
+# ---------------------------------------------------------------- `mlx train` in a real process
+
+QUICK_TRAIN = ["train", "data=sample", "task=0v1", "epochs=1", "pictures=false", "wandb=disabled", "name=ck"]
+
+
+def quick_train(**kw) -> list[str]:
+    """QUICK_TRAIN with keys replaced (None drops one): each key is given once."""
+    d = dict(a.split("=", 1) for a in QUICK_TRAIN[1:]) | kw
+    return ["train", *(f"{k}={v}" for k, v in d.items() if v is not None)]
+
+
+def env_without_wandb(**kw) -> dict:
+    """os.environ without any WANDB_* variable (W&B silent), plus kw."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    return env | {"WANDB_SILENT": "true"} | kw
+
+
+def run_mlx(*argv, env=None, **popen):
+    """``python -m mlx ARGV`` in a subprocess with env (default: env_without_wandb())."""
+    return subprocess.run([sys.executable, "-m", "mlx", *map(str, argv)], cwd=ROOT, env=env or env_without_wandb(),
+                          capture_output=True, text=True, timeout=240, **popen)
+
+
+def one_usage_line(p, *words) -> str:
+    """Exit 2, exactly one stderr line ``mlx: error: ...`` (no traceback), with ``words`` in it."""
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert p.returncode == 2, (p.returncode, p.stdout[-1000:], p.stderr[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("mlx: error: "), p.stderr[-2000:]
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    return lines[0]
+
+
+# ---------------------------------------------------------------- kill -9 at random points
+
+PNG_END = b"IEND\xaeB`\x82"
+
+# Kill points: the uninterrupted run is timed from the moment its first intermediate file appears
+# (the "anchor": a checkpoint, or a sweep's first results line) to its end, the span in which it
+# writes; each kill comes a seeded random delay after the anchor, one delay in each part of that span.
+STRATA = ((0.0, 0.5), (0.5, 1.0))
+
+
+def assert_files_complete(root: Path) -> int:
+    """Every file a reader reads back parses completely; returns how many were checked.
+
+    Temp files of atomic writes (``.name.XXXX.tmp``) may survive a kill: nothing reads them.
+    results.jsonl is an append log: only its last line may be cut (resume skips it).
+    """
+    from flax import serialization
+    n = 0
+    for p in sorted(root.rglob("*")):
+        if not p.is_file() or p.name.endswith(".tmp") or "wandb" in p.relative_to(root).parts:
+            continue
+        data = p.read_bytes()
+        where = str(p.relative_to(root))
+        if p.suffix == ".json":
+            json.loads(data)
+        elif p.suffix == ".csv":
+            text = data.decode()
+            rows = list(csv.reader(io.StringIO(text)))
+            assert text.endswith("\n") and rows and rows[0], where
+            assert all(len(r) == len(rows[0]) for r in rows), where
+        elif p.suffix == ".msgpack":
+            serialization.msgpack_restore(data)
+        elif p.suffix == ".png":
+            assert data.endswith(PNG_END), where
+        elif p.suffix == ".md":
+            assert data.endswith(b"\n"), where
+        else:
+            continue
+        n += 1
+    return n
+
+
+def _popen(cmd):
+    return subprocess.Popen([sys.executable, "-m", "mlx", *cmd], cwd=ROOT,
+                            env=dict(os.environ, WANDB_MODE="disabled"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(anchor: tuple[Path, str], proc, limit=240.0) -> bool:
+    folder, pattern = anchor
+    deadline = time.monotonic() + limit
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(folder.glob(pattern)):
+            return True
+        time.sleep(0.005)
+    return any(folder.glob(pattern))
+
+
+def timed_run(cmd, anchor) -> float:
+    """Run cmd to its end; seconds from the anchor's appearance to the end."""
+    proc = _popen(cmd)
+    assert _wait_for(anchor, proc), "the anchor file never appeared"
+    t0 = time.monotonic()
+    assert proc.wait(timeout=300) == 0
+    return time.monotonic() - t0
+
+
+def kill_after_anchor(cmd, anchor, delay: float) -> int:
+    """Start cmd, SIGKILL it ``delay`` seconds after the anchor appears; returns its exit status."""
+    proc = _popen(cmd)
+    _wait_for(anchor, proc)
+    try:
+        proc.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+    return proc.wait()

@@ -102,7 +102,7 @@ def test_train_writes_a_complete_run_folder(tmp_path):
     """End to end in a subprocess, as a user runs it: the folder, the summary, W&B offline."""
     from _util import wandb_logged_keys
 
-    from mlx.track.tracker import load_run, read_json
+    from mlx.track.files import load_run, read_json
     p = run_cli("train", "data=sample", "task=0v1", "epochs=3", "lr=0.003", f"out={tmp_path}", "name=r1")
     assert p.returncode == 0, p.stderr[-3000:]
     run = tmp_path / "r1"
@@ -128,7 +128,7 @@ def test_train_writes_a_complete_run_folder(tmp_path):
     cfg, params = load_run(run)
     assert cfg.task == "0v1" and params["b"].shape == (784, 1)
     # the saved params reproduce the reported accuracy
-    from mlx.data.load import load_sample
+    from mlx.data.sample import load_sample
     from mlx.viz.run_figures import predict_logits
     from mlx.tasks import apply_task
     td = apply_task("0v1", load_sample())

@@ -56,7 +56,7 @@ def drawings(tmp_path_factory):
 
 
 def test_drawn_digits_are_classified_with_the_articles_formula(run01, drawings):
-    from mlx.track.tracker import load_run
+    from mlx.track.files import load_run
     one, zero = drawings
     res = predict_images(run01, [one, zero])
     assert [r["label"] for r in res] == ["1", "0"]
@@ -113,16 +113,16 @@ def _fake_run(folder, **overrides):
     """A run folder with freshly initialised params (no training: the mechanics, not the accuracy)."""
     import jax
 
-    from mlx.track import tracker as track
+    from mlx.track.files import atomic_write_json, save_params
     from mlx.config import make_config
     from mlx.models import make_model
     from mlx.tasks import parse_task
     cfg = make_config({"data": "sample", "wandb": "disabled", **overrides})
     k = len(parse_task(cfg.task).class_names)
     model = make_model(cfg.model, d=784, k_out=1 if k == 2 else k, hidden=cfg.hidden)
-    track.atomic_write_json(folder / "config.json", cfg.to_dict())
-    track.save_params(folder / "params.msgpack", model.init(jax.random.PRNGKey(1)))
-    track.atomic_write_json(folder / "summary.json", {"diverged": False, "data_source": "sample"})
+    atomic_write_json(folder / "config.json", cfg.to_dict())
+    save_params(folder / "params.msgpack", model.init(jax.random.PRNGKey(1)))
+    atomic_write_json(folder / "summary.json", {"diverged": False, "data_source": "sample"})
     return folder
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
+from _util import QUIET, idx_set, main_error
 
-from mlx.data.load import Dataset
+from mlx.data.dataset import Dataset
 from mlx.errors import ConfigError, DataError
 from mlx.tasks import apply_task, parse_task
 
@@ -55,3 +56,11 @@ def test_float_features_standardised_with_training_stats():
     td = apply_task("labels", ds)
     mu, sd = 2.0, np.std([0.0, 2.0, 4.0])
     np.testing.assert_allclose(td.x_test[:, 0], [(2 - mu) / sd, (6 - mu) / sd], rtol=1e-6)
+
+
+def test_empty_class_after_the_task_filter(capsys, tmp_path):
+    """Through ``mlx train``: one exact line and exit 2."""
+    d = idx_set(tmp_path / "no9", train_labels=np.arange(40) % 6, test_labels=np.arange(20) % 6)
+    assert main_error(capsys, "train", "data=idx", f"data_dir={d}", "task=4v9", *QUIET) == (
+        "mlx: error: class '9' of task '4v9' has no examples in the train split of idx:no9; "
+        "pick a task whose classes occur")

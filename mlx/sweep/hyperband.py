@@ -1,4 +1,5 @@
-"""W&B's hyperband early stopping, as its sweep engine decides it (pure numpy, no jax).
+"""W&B's hyperband early stopping: its bands, the rungs a sweep cuts at, and its stop decision,
+as its sweep engine makes it (pure numpy, no jax).
 
 The reference is W&B's own engine, github.com/wandb/sweeps, ``src/sweeps/hyperband_stopping.py``
 (``hyperband_stop_runs``), with the defaults of ``src/sweeps/config/schema.json``

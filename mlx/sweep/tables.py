@@ -4,10 +4,14 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from mlx.track import tracker as track
+from mlx.sweep.best import best_key
+from mlx.track.files import atomic_write_bytes, atomic_write_csv, atomic_write_json, to_jsonable
+from mlx.track.provenance import versions
+from mlx.track.tracker import Tracker
 
 from mlx.train import METRICS as METRIC_KEYS
 PARAM_COLS = ("model", "task", "lr", "epochs", "seed", "weight_decay", "optimizer", "schedule",
@@ -49,35 +53,53 @@ def history_table(rows: list[dict]) -> list[dict]:
             for r in sorted(rows, key=lambda r: r["index"]) for h in history_rows(r["history"])]
 
 
-def _mean_std(v):
-    v = np.asarray(v, float)
-    return (float(v.mean()), float(v.std())) if len(v) else (math.nan, math.nan)
+def best_rows(rows: list[dict], by: Callable[[dict], tuple], metric: str, goal: str) -> dict:
+    """{by(row): the best row} by mlx.sweep.best.best_key (rows whose key is None are skipped;
+    ties: the first row)."""
+    best: dict = {}
+    for r in rows:
+        k = best_key(r, metric, goal)
+        if k is None:
+            continue
+        g = by(r)
+        if g not in best or k > best_key(best[g], metric, goal):
+            best[g] = r
+    return best
 
 
-def comparison(rows: list[dict], metric: str = "test_accuracy", goal: str = "maximize"):
+def seed_cells(rows: list[dict], metric: str = "test_accuracy") -> list[dict]:
+    """The mean and spread over seeds, computed once for comparison.md/.csv and comparison.png:
+    one cell per model x task x epochs x lr, in the order the rows first have it, with mean,
+    std and min of ``metric`` over the seeds that did not diverge (``seeds``: how many) and
+    ``failed``: how many diverged. A run with a non-finite metric counts as failed (the engine
+    marks every such run diverged)."""
+    groups: dict[tuple, tuple[list, list]] = {}
+    for r in rows:
+        k = (r["model"], r["task"], int(r["epochs"]), float(r["lr"]))
+        values, failed = groups.setdefault(k, ([], []))
+        v = float(r[metric]) if r[metric] is not None else math.nan
+        (failed if r["diverged"] or not math.isfinite(v) else values).append(v)
+    cells = []
+    for (model, task, epochs, lr), (values, failed) in groups.items():
+        v = np.asarray(values, float)
+        mean, std, low = (float(v.mean()), float(v.std()), float(v.min())) if len(v) else (math.nan,) * 3
+        cells.append({"model": model, "task": task, "epochs": epochs, "lr": lr, "mean": mean, "std": std,
+                      "min": low, "seeds": len(values), "failed": len(failed)})
+    return cells
+
+
+def comparison(rows: list[dict], metric: str = "test_accuracy", goal: str = "maximize",
+               cells: list[dict] | None = None):
     """(best: one row per model x task; by_epochs: model x task x epochs at the best lr,
-    mean and spread over seeds)."""
-    from mlx.sweep.runner import best_key
+    mean and spread over seeds, from ``cells`` = :func:`seed_cells` of rows and metric)."""
     sgn = 1 if goal == "maximize" else -1
-    best = {}
-    for r in rows:
-        rk = best_key(r, metric, goal)
-        if rk is None:
-            continue
-        k = (r["model"], r["task"])
-        if k not in best or rk > best_key(best[k], metric, goal):
-            best[k] = r
-    cells = defaultdict(lambda: defaultdict(list))
-    diverged = defaultdict(int)
-    for r in rows:
-        k = (r["model"], r["task"], int(r["epochs"]))
-        if r["diverged"]:
-            diverged[k] += 1
-            continue
-        cells[k][float(r["lr"])].append(r[metric])
+    best = best_rows(rows, lambda r: (r["model"], r["task"]), metric, goal)
+    by_budget: dict[tuple, list[dict]] = defaultdict(list)
+    for c in seed_cells(rows, metric) if cells is None else cells:
+        by_budget[(c["model"], c["task"], c["epochs"])].append(c)
     by_epochs = []
-    for k in sorted(set(cells) | set(diverged)):
-        per_lr = {lr: _mean_std(v) + (len(v),) for lr, v in cells.get(k, {}).items()}
+    for k in sorted(by_budget):
+        per_lr = {c["lr"]: (c["mean"], c["std"], c["seeds"]) for c in by_budget[k] if c["seeds"]}
         if per_lr:  # ties: the smallest lr
             lr = max(sorted(per_lr), key=lambda l: sgn * per_lr[l][0])
             m, s, n = per_lr[lr]
@@ -85,7 +107,7 @@ def comparison(rows: list[dict], metric: str = "test_accuracy", goal: str = "max
             lr, m, s, n = math.nan, math.nan, math.nan, 0
         by_epochs.append({"model": k[0], "task": k[1], "epochs": k[2], "best_lr": lr,
                           f"{metric}_mean": m, f"{metric}_std": s, "seeds": n,
-                          "diverged_configs": diverged.get(k, 0)})
+                          "diverged_configs": sum(c["failed"] for c in by_budget[k])})
     return [best[k] for k in sorted(best)], by_epochs
 
 
@@ -106,39 +128,61 @@ def markdown_tables(best: list[dict], by_epochs: list[dict], metric: str) -> str
 
 
 def save_figure(fig, path: Path) -> Path:
-    from mlx.viz.figures import figure_to_png_bytes
-    return track.atomic_write_bytes(path, figure_to_png_bytes(fig))
+    from mlx.viz.common import figure_to_png_bytes
+    return atomic_write_bytes(path, figure_to_png_bytes(fig))
 
 
 def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, wandb_errors, say,
                         captions: dict | None = None):
+    """Write results.csv, history.csv, comparison.md/.csv, best_runs.json, comparison.png,
+    best_filters.png, pictures.json and sweep.json into folder; say the tables and a summary."""
     metric = spec.metric.get("name", "test_accuracy")
     goal = spec.metric.get("goal", "maximize")
     table, cols = results_table(rows, spec)
-    track.atomic_write_csv(folder / "results.csv", table, cols)
-    track.atomic_write_csv(folder / "history.csv", history_table(rows), ["index", "name", "epoch", *METRIC_KEYS])
-    best, by_epochs = comparison(rows, metric, goal)
+    atomic_write_csv(folder / "results.csv", table, cols)
+    atomic_write_csv(folder / "history.csv", history_table(rows), ["index", "name", "epoch", *METRIC_KEYS])
+    cells = seed_cells(rows, metric)
+    best, by_epochs = comparison(rows, metric, goal, cells)
     md = markdown_tables(best, by_epochs, metric)
-    track.atomic_write_bytes(folder / "comparison.md", md.encode())
-    track.atomic_write_csv(folder / "comparison.csv", by_epochs)
-    track.atomic_write_json(folder / "best_runs.json", [r["name"] for r in best])
-    captions = dict(captions or {})
-    from mlx.viz import figures as pictures
+    atomic_write_bytes(folder / "comparison.md", md.encode())
+    atomic_write_csv(folder / "comparison.csv", by_epochs)
+    atomic_write_json(folder / "best_runs.json", [r["name"] for r in best])
+    accuracy_cells = cells if metric == "test_accuracy" else seed_cells(rows, "test_accuracy")
+    captions = _draw_sweep_figures(folder, accuracy_cells, best_params, dict(captions or {}))
+    atomic_write_json(folder / "pictures.json", captions)
+    summary = _sweep_summary(rows, spec, stats, elapsed, wandb_errors)
+    atomic_write_json(folder / "sweep.json", summary)
+    say(md)
+    _say_summary(folder, spec, summary, stats, elapsed, wandb_errors, say)
+    return summary
+
+
+def _draw_sweep_figures(folder: Path, accuracy_cells: list[dict], best_params: dict, captions: dict) -> dict:
+    """comparison.png (from the seed cells of test_accuracy) and best_filters.png; each figure
+    that cannot be drawn is one warning. Returns captions with theirs added."""
+    from mlx.viz.common import CAPTIONS
+    from mlx.viz.comparison import comparison_figure
+    from mlx.viz.filters import best_filters_figure
+
+    def best_filters():
+        entries = best_filter_entries(best_params)
+        return best_filters_figure(entries) if entries else None
     figures = [("comparison.png", "comparison", "test accuracy vs learning rate",
-                lambda: pictures.comparison_figure([{k: r[k] for k in ("model", "task", "lr", "epochs", "seed",
-                                                                        "test_accuracy", "diverged")} for r in rows])),
-               ("best_filters.png", "best_filters", "filters of the best configs",
-                lambda: pictures.best_filters_figure(best_filter_entries(best_params))
-                if best_filter_entries(best_params) else None)]
+                lambda: comparison_figure(accuracy_cells)),
+               ("best_filters.png", "best_filters", "filters of the best configs", best_filters)]
     for fname, key, default, draw in figures:
         try:  # a figure that cannot be drawn is one warning, never a lost sweep.json
             fig = draw()
             if fig is not None:
                 save_figure(fig, folder / fname)
-                captions[fname] = pictures.CAPTIONS.get(key, default)
+                captions[fname] = CAPTIONS.get(key, default)
         except Exception as e:
             warn(f"{fname} not drawn ({type(e).__name__}: {' '.join(str(e).split())[:200]})")
-    track.atomic_write_json(folder / "pictures.json", captions)
+    return captions
+
+
+def _sweep_summary(rows, spec, stats, elapsed, wandb_errors) -> dict:
+    """The contents of sweep.json."""
     n = len(rows)
     saved = stats["lane_epochs_full"] - stats["lane_epochs"]
     summary = {
@@ -155,12 +199,16 @@ def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, w
         "pictures_seconds": stats.get("pictures_seconds", 0.0),
         "picture_seconds_by_file": stats.get("picture_seconds_by_file", {}),
         "wandb_close_seconds": stats.get("wandb_seconds", 0.0),
-        "wandb_errors": wandb_errors[:20], "versions": track.versions(),
+        "wandb_errors": wandb_errors[:20], "versions": versions(),
         "device": __import__("jax").devices()[0].device_kind,
         "devices": len(__import__("jax").devices()),
     }
-    track.atomic_write_json(folder / "sweep.json", summary)
-    say(md)
+    return summary
+
+
+def _say_summary(folder, spec, summary, stats, elapsed, wandb_errors, say) -> None:
+    """The sweep's closing lines: configs, times, hyperband's savings, W&B failures, where."""
+    n, saved = summary["configs"], summary["hyperband_config_epochs_saved"]
     rate = f", {summary['configs_per_second']:.2f} configs/s" if summary["configs_per_second"] else ""
     say(f"sweep {spec.name}: {n} configs ({summary['diverged']} diverged, "
         f"{stats['trained']} trained now) in {elapsed:.1f}s "
@@ -173,7 +221,6 @@ def write_sweep_outputs(folder: Path, rows, spec, best_params, stats, elapsed, w
         warn(f"{len(wandb_errors)} W&B run(s) failed, first: {wandb_errors[0][:300]} "
             f"(all in sweep.json); the sweep's files are complete")
     say(f"results: {folder / 'results.csv'}")
-    return summary
 
 
 def best_filter_entries(best_params: dict) -> list:
@@ -198,14 +245,8 @@ def best_filter_entries(best_params: dict) -> list:
 
 
 def best_per_budget(rows: list[dict], metric: str, goal: str) -> list[dict]:
-    """The best config (mlx.sweep.runner.best_key) per model x task x epochs."""
-    from mlx.sweep.runner import best_key
-    best = {}
-    for r in rows:
-        rk = best_key(r, metric, goal)
-        k = (r["model"], r["task"], int(r["epochs"]))
-        if rk is not None and (k not in best or rk > best_key(best[k], metric, goal)):
-            best[k] = r
+    """The best config (mlx.sweep.best.best_key) per model x task x epochs."""
+    best = best_rows(rows, lambda r: (r["model"], r["task"], int(r["epochs"])), metric, goal)
     return [best[k] for k in sorted(best)]
 
 
@@ -218,7 +259,9 @@ def log_summary_run(folder: Path, rows: list[dict], spec, sw, say) -> None:
 
     import wandb
 
-    from mlx.sweep.runner import WandbWriter, history_rows, run_summary
+    from mlx.sweep.folder import run_summary
+    from mlx.track.wandb_writer import WandbWriter
+    from mlx.train_run import history_rows
     from mlx.config import FIELDS
     metric, goal = spec.metric.get("name", "test_accuracy"), spec.metric.get("goal", "maximize")
     if sw.policy == "best":
@@ -233,11 +276,11 @@ def log_summary_run(folder: Path, rows: list[dict], spec, sw, say) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir()
     try:
-        t = track.Tracker(mode=sw.wandb_mode, project=sw.base.wandb_project, name=f"{spec.name}-summary",
+        t = Tracker(mode=sw.wandb_mode, project=sw.base.wandb_project, name=f"{spec.name}-summary",
                           group=spec.name, config={"sweep": spec.raw, "configs": len(rows)},
                           run_dir=run_dir, tags=["summary"], job_type="summary")
         def cell(v):
-            return None if v == "" else str(v) if isinstance(v, (list, dict)) else track.to_jsonable(v)
+            return None if v == "" else str(v) if isinstance(v, (list, dict)) else to_jsonable(v)
         data = [[cell(r.get(c)) if not (c == "hidden") else str(r.get(c)) for c in cols] for r in table]
         t.log({"configs": wandb.Table(columns=cols, data=data)})
         pics = {p.stem: (p, p.stem.replace("_", " ")) for p in sorted(folder.glob("*.png"))}

@@ -1,0 +1,87 @@
+"""A sweep's per-config views of its rows: the run folders (config.json, history.csv,
+summary.json, filter.png) and the W&B runs, where the sweep has them (run_folders=,
+wandb_runs=). The best config of each model x task x epoch budget is held back until the
+sweep ends, so its W&B run can carry its filter after every epoch."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mlx.config import FIELDS
+from mlx.sweep.folder import read_png, run_summary, write_run_folder
+from mlx.track.wandb_writer import WandbWriter
+from mlx.train_run import history_rows
+
+
+class RunViews:
+    """folder: the sweep folder; policy: the W&B policy (all | best | none); budget_best: the
+    sweep's {(model, task, epochs): (rank key, run name, filters per epoch)}, read live."""
+
+    def __init__(self, folder: Path, run_folders: str, policy: str, writer: WandbWriter, *,
+                 pictures: bool, budget_best: dict):
+        self.folder, self.run_folders, self.policy, self.writer = folder, run_folders, policy, writer
+        self.pictures, self.budget_best = pictures, budget_best
+        self.held: dict = {}  # (model, task, epochs) -> (run name, W&B run waiting for its best status)
+
+    def lane_picture(self, row: dict, params_fn):
+        if not (self.pictures and params_fn is not None) or row["diverged"]:
+            return None
+        try:
+            from mlx.viz.lane_images import lane_image
+            return lane_image(row["model"], params_fn())
+        except Exception as e:  # a picture never stops the sweep
+            self.writer.errors.append(f"{row['name']}: picture: {type(e).__name__}: {e}")
+            return None
+
+    def write_folder(self, row: dict, td_or_source, params_fn=None):
+        """The config's run folder (config.json, history.csv, summary.json, filter.png), where
+        this sweep has one (run_folders=); returns what its W&B run needs, or None."""
+        if self.run_folders == "false" or self.run_folders == "auto" and self.policy != "all":
+            return None
+        source = getattr(td_or_source, "source", td_or_source)
+        rf = self.folder / "runs" / row["name"]
+        cfg = {k: row[k] for k in FIELDS}
+        hist = history_rows(row["history"])
+        summary = run_summary(row, source)
+        if (rf / "summary.json").exists():  # written before (a resumed sweep): its picture is on disk
+            image = read_png(rf / "filter.png")
+        else:
+            image = self.lane_picture(row, params_fn)
+            write_run_folder(rf, cfg, hist, summary, image)
+        return rf, cfg | {"data_source": source}, hist, summary, image
+
+    def submit_run(self, row: dict, view) -> None:
+        """Queue the config's W&B run. The best config of its model x task x epoch budget (so
+        far) is held back until the sweep ends, when its run is written with the filter after
+        every epoch; a config that loses that place is written at once without it."""
+        if view is None or self.policy != "all" or (view[0] / "wandb.done").exists():
+            return
+        bk = (row["model"], row["task"], int(row["epochs"]))
+        best = self.budget_best.get(bk)
+        if best is not None and best[1] == row["name"] and self.pictures:
+            prev = self.held.get(bk)
+            if prev is not None and prev[0] != row["name"]:
+                self.writer.submit(*prev[1])
+            self.held[bk] = (row["name"], view)
+            return
+        self.writer.submit(*view)
+
+    def submit_held(self) -> None:
+        """The held best configs' W&B runs, each with its filter after the epochs ``mlx train``
+        logs it at (every ceil(E/10)-th and the last)."""
+        from mlx.viz.run_figures import filter_epochs
+        from mlx.viz.lane_images import lane_images
+        for bk, (name, view) in sorted(self.held.items()):
+            evolution = {}
+            best = self.budget_best.get(bk)
+            if best is not None and best[1] == name:
+                snaps, model = np.asarray(best[2]), bk[0]
+                try:
+                    picks = filter_epochs(len(snaps))
+                    images = lane_images(model, {"b": snaps[[e - 1 for e in picks]]})
+                    evolution = dict(zip(picks, images))
+                except Exception as e:  # a picture never stops the sweep
+                    self.writer.errors.append(f"{name}: filter evolution: {type(e).__name__}: {e}")
+            self.writer.submit(*view, evolution=evolution)
+        self.held.clear()
