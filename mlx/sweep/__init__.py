@@ -6,6 +6,7 @@ The file and its configs:
     params      one parameter: W&B's distributions, reading, values, checks against the config
     search      grid and random configs, the grid's size (counted without building it)
     bayes       the optuna Proposer (bayes: configs in rounds)
+    configs     the configs a sweep runs: grid/random at once, bayes in rounds
     hyperband   W&B's hyperband: bands, rungs and the stop rule
     command     the ``wandb agent`` command macros and their expansion
 

@@ -147,16 +147,6 @@ def write_run_folder(rf: Path, cfg: dict, hist: list[dict], summary: dict, image
     atomic_write_json(rf / "summary.json", summary, durable=False)
 
 
-def read_png(path: Path):
-    """uint8[H, W, 3] of a PNG written by write_run_folder, or None (missing or unreadable)."""
-    try:
-        from PIL import Image
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (OSError, ValueError):
-        return None
-
-
 def run_summary(row: dict, data_source: str) -> dict:
     return {k: row[k] for k in METRICS} | {
         "diverged": row["diverged"], "epochs_trained": row["epochs_trained"],

@@ -13,7 +13,6 @@ sweep runs, its folder is locked: a second ``mlx sweep`` into it stops with one 
 """
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
@@ -24,10 +23,11 @@ import numpy as np
 from mlx.config import FIELDS, Config, make_config, role_key
 from mlx.errors import UsageError
 from mlx.sweep.best import best_key, load_best, load_budget_best, save_best, save_budget_best
+from mlx.sweep.configs import plan_configs, run_bayes
 from mlx.sweep.engine import ChunkRunner, group_configs, lane_params, lane_rows
 from mlx.sweep.folder import (append_rows, config_id, group_id, load_done, load_plan, run_name,
                               safe_folder_name, sweep_folder, sweep_identity)
-from mlx.sweep.options import AUTO_ALL_UP_TO, SWEEP_KEYS, check_size, init_distributed, parse_sweep_argv, wandb_policy
+from mlx.sweep.options import AUTO_ALL_UP_TO, SWEEP_KEYS, init_distributed, parse_sweep_argv, wandb_policy
 from mlx.sweep.plan import choose_chunk, plan_chunks
 from mlx.sweep.views import RunViews
 from mlx.track.files import atomic_write_json
@@ -65,6 +65,7 @@ class Sweep:
         self.t_start = time.perf_counter()
         self.writer = None
         self.views = None
+        self.picture_captions = None
         self.bar = None
         self.n_dev = len(jax.devices())
 
@@ -278,28 +279,6 @@ class Sweep:
             self.stats["wandb_seconds"] = time.perf_counter() - t0
 
 
-def plan_configs(spec, opts: dict, fixed: dict, path):
-    """(configs, proposer, n_total): every config of a grid/random sweep (command-line values
-    win over the sweep file's), or for bayes an optuna proposer and the number to propose."""
-    from mlx.sweep import search
-    from mlx.sweep.bayes import Proposer
-    count = opts["count"] or None
-    if spec.method == "bayes":
-        if jax.process_count() > 1:
-            raise UsageError("method bayes runs in one process (its rounds depend on the results); "
-                             "use grid or random with coordinator=")
-        n_total = count or spec.run_cap
-        if not n_total:
-            raise UsageError("method bayes needs run_cap in the sweep file or count=N")
-        return [], Proposer(spec, seed=opts["sweep_seed"], count=n_total), n_total
-    check_size(search.size(spec), opts, path)  # before a grid is built
-    configs = [make_config({**d, **fixed}) for d in search.generate(spec, count=count, seed=opts["sweep_seed"])]
-    if not configs:
-        raise UsageError(f"{path}: the sweep produces no configs (empty grid)")
-    check_size(len(configs), opts, path)
-    return configs, None, len(configs)
-
-
 def train_sweep(sw: Sweep, configs: list, proposer, n_total: int) -> list[dict]:
     """Train every config (in rounds for bayes), then queue the held W&B runs and draw the
     sweep's pictures; rows sorted by config index. A failing write is one line, rows kept."""
@@ -344,27 +323,10 @@ def run_sweep(argv: list[str], *, quiet: bool = False, echo=print) -> Path:
             return folder
         elapsed = time.perf_counter() - sw.t_start
         write_sweep_outputs(folder, rows, spec, sw.best_params, sw.stats, elapsed, sw.writer.errors, say,
-                            getattr(sw, "picture_captions", None))
+                            sw.picture_captions)
         if sw.policy in ("best", "all"):
             log_summary_run(folder, rows, spec, sw, say)
     return folder
-
-
-def run_bayes(sw: Sweep, proposer, n_total: int, to_configs) -> list[dict]:
-    """Bayes in rounds: ask a round, train it as one batch, tell the results."""
-    rows, offset = [], 0
-    while offset < n_total and not proposer.done:
-        dicts = proposer.ask(min(sw.opts["round"], n_total - offset))
-        if not dicts:
-            break
-        got = sw.train_configs(to_configs(dicts), offset)
-        by_idx = {r["index"]: r for r in got}
-        vals = [by_idx[offset + i][sw.metric] if not by_idx[offset + i]["diverged"] else math.nan
-                for i in range(len(dicts))]
-        proposer.tell(dicts, vals)
-        rows += got
-        offset += len(dicts)
-    return rows
 
 
 def main(argv: list[str]) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from mlx.config import FIELDS
-from mlx.sweep.folder import read_png, run_summary, write_run_folder
+from mlx.sweep.folder import run_summary, write_run_folder
 from mlx.track.wandb_writer import WandbWriter
 from mlx.train_run import history_rows
 
@@ -44,12 +44,10 @@ class RunViews:
         cfg = {k: row[k] for k in FIELDS}
         hist = history_rows(row["history"])
         summary = run_summary(row, source)
-        if (rf / "summary.json").exists():  # written before (a resumed sweep): its picture is on disk
-            image = read_png(rf / "filter.png")
-        else:
-            image = self.lane_picture(row, params_fn)
-            write_run_folder(rf, cfg, hist, summary, image)
-        return rf, cfg | {"data_source": source}, hist, summary, image
+        if not (rf / "summary.json").exists():  # else written before (a resumed sweep), picture and all
+            write_run_folder(rf, cfg, hist, summary, self.lane_picture(row, params_fn))
+        image = rf / "filter.png"  # W&B copies the PNG as it is (no second encoding)
+        return rf, cfg | {"data_source": source}, hist, summary, str(image) if image.exists() else None
 
     def submit_run(self, row: dict, view) -> None:
         """Queue the config's W&B run. The best config of its model x task x epoch budget (so

@@ -38,7 +38,8 @@ class WandbWriter:
 
     def submit(self, folder: Path, cfg: dict, history: list[dict], summary: dict, image=None,
                evolution: dict | None = None):
-        """Queue a W&B run; image: uint8[H, W, 3] (the lane's filter or first-layer units);
+        """Queue a W&B run; image: the path of the lane's filter picture (or first-layer units), or
+        uint8[H, W, 3];
         evolution: {epoch: uint8[H, W, 3]}, the filter after those epochs (logged at their steps
         as ``pictures/filter_by_epoch``, as ``mlx train`` logs it)."""
         if not self.threads or (folder / "wandb.done").exists():
