@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mlx.files import atomic_write_bytes, atomic_write_json
-from mlx.provenance import machine, versions
+from mlx.track.files import atomic_write_bytes, atomic_write_json
+from mlx.track.provenance import machine, versions
 from mlx.config import make_config, split_overrides
 from mlx.data.idx import shared_mnist_dir
 from mlx.data.sources import load_dataset

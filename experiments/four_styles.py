@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlx.files import atomic_write_bytes, atomic_write_json
+from mlx.track.files import atomic_write_bytes, atomic_write_json
 from mlx.config import make_config, split_overrides
 from mlx.data.idx import shared_mnist_dir
 from mlx.data.sources import load_dataset

@@ -40,7 +40,7 @@ def parse_sweep_argv(argv: list[str]):
     """(yaml path, sweep options dict, fixed config overrides dict)."""
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         raise UsageError("usage: mlx sweep SWEEP.yaml [count=N] [chunk=N] [key=value ...]")
-    path, rest = argv[0], split_overrides(argv[1:])
+    path, rest = argv[0], split_overrides(argv[1:], booleans=("verify_hyperband",))
     opts = {"chunk": 0, "count": 0, "sweep_seed": 0, "round": 16, "verify_hyperband": False,
             "wandb_runs": "auto", "max_configs": 100_000, "run_folders": "auto",
             "coordinator": os.environ.get("MLX_COORDINATOR", ""),

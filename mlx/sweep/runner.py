@@ -289,7 +289,6 @@ def train_sweep(sw: Sweep, configs: list, proposer, n_total: int) -> list[dict]:
         else:
             rows = run_bayes(sw, proposer, n_total, lambda ds: [make_config({**d, **sw.fixed}) for d in ds])
         rows = sorted(rows, key=lambda r: r["index"])
-        sw.train_done = time.perf_counter()
         if sw.primary:
             sw.views.submit_held()
         if sw.primary and sw.pictures:  # drawn while the W&B threads finish their queue

@@ -68,18 +68,23 @@ class RunViews:
     def submit_held(self) -> None:
         """The held best configs' W&B runs, each with its filter after the epochs ``mlx train``
         logs it at (every ceil(E/10)-th and the last)."""
-        from mlx.viz.run_figures import filter_epochs
-        from mlx.viz.lane_images import lane_images
         for bk, (name, view) in sorted(self.held.items()):
             evolution = {}
             best = self.budget_best.get(bk)
             if best is not None and best[1] == name:
-                snaps, model = np.asarray(best[2]), bk[0]
                 try:
-                    picks = filter_epochs(len(snaps))
-                    images = lane_images(model, {"b": snaps[[e - 1 for e in picks]]})
-                    evolution = dict(zip(picks, images))
+                    evolution = filter_evolution_images(bk[0], best[2])
                 except Exception as e:  # a picture never stops the sweep
                     self.writer.errors.append(f"{name}: filter evolution: {type(e).__name__}: {e}")
             self.writer.submit(*view, evolution=evolution)
         self.held.clear()
+
+
+def filter_evolution_images(model: str, snaps) -> dict:
+    """{epoch: uint8[H, W, 3]}: a lane's filter (snapshots float[E, d, k]) after the epochs
+    ``mlx train`` logs it at (every ceil(E/10)-th and the last), as W&B images."""
+    from mlx.viz.lane_images import lane_images
+    from mlx.viz.run_figures import filter_epochs
+    snaps = np.asarray(snaps)
+    picks = filter_epochs(len(snaps))
+    return dict(zip(picks, lane_images(model, {"b": snaps[[e - 1 for e in picks]]})))

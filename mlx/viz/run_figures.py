@@ -58,15 +58,6 @@ def epoch_filter_figure(td: TaskData, b, epoch: int):
         title=f"logreg filter after epoch {epoch}, task {td.task.name}")
 
 
-def draw_epoch_filters(td: TaskData, metrics) -> list:
-    """[(epoch, Figure)]: the logreg filter after each epoch of ``filter_epochs`` (the cadence
-    ``mlx train`` draws them at, live); empty when the run kept no per-epoch weights."""
-    if "b" not in metrics or td.image_shape is None:
-        return []
-    snaps = np.asarray(metrics["b"])
-    return [(e, epoch_filter_figure(td, snaps[e - 1], e)) for e in filter_epochs(len(snaps))]
-
-
 def draw_run_pictures(cfg, td: TaskData, params, metrics, *, logits=None) -> dict:
     """{name: (Figure, caption)} for one trained run. Images only where the data are images.
 
