@@ -23,3 +23,10 @@ def test_a_bad_sweep_key_is_one_message_naming_it(arg, words):
     with pytest.raises((UsageError, ConfigError)) as e:
         parse_sweep_argv(["s.yaml", arg])
     assert words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_verify_hyperband_may_stand_alone_like_any_boolean():
+    _, opts, fixed = parse_sweep_argv(["s.yaml", "--verify_hyperband", "lr=0.1"])
+    assert opts["verify_hyperband"] is True and fixed == {"lr": 0.1}
+    _, opts, _ = parse_sweep_argv(["s.yaml", "--verify_hyperband", "false"])
+    assert opts["verify_hyperband"] is False
