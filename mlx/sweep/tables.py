@@ -250,21 +250,6 @@ def best_per_budget(rows: list[dict], metric: str, goal: str) -> list[dict]:
     return [best[k] for k in sorted(best)]
 
 
-def _best_run_pictures(sw, row: dict):
-    """(final filter image or None, {epoch: filter image}) of a best-per-budget row whose lane's
-    per-epoch logreg filters the sweep kept (mlx.sweep.best): what its W&B run shows."""
-    best = sw.budget_best.get((row["model"], row["task"], int(row["epochs"])))
-    if not sw.pictures or best is None or best[1] != row["name"]:
-        return None, {}
-    from mlx.sweep.views import filter_evolution_images
-    from mlx.viz.lane_images import lane_image
-    try:
-        return lane_image(row["model"], {"b": best[2][-1]}), filter_evolution_images(row["model"], best[2])
-    except Exception as e:  # a picture never stops the sweep
-        sw.writer.errors.append(f"{row['name']}: pictures: {type(e).__name__}: {e}")
-        return None, {}
-
-
 def log_summary_run(folder: Path, rows: list[dict], spec, sw, say) -> None:
     """W&B at the end of a sweep: with wandb_runs=best a run for each best config per model x
     task x epochs, and always one summary run (job type "summary", in the sweep's group) with
@@ -283,7 +268,8 @@ def log_summary_run(folder: Path, rows: list[dict], spec, sw, say) -> None:
         w = WandbWriter(sw.wandb_mode, sw.base.wandb_project, spec.name)
         for r in best_per_budget(rows, metric, goal):
             cfg = {k: r[k] for k in FIELDS}
-            image, evolution = _best_run_pictures(sw, r)
+            image, evolution = sw.views.best_pictures((r["model"], r["task"], int(r["epochs"])), r["name"],
+                                                      final=True)
             w.submit(folder / "runs" / r["name"], cfg, history_rows(r["history"]), run_summary(r, ""),
                      image, evolution)
         w.close()

@@ -69,15 +69,26 @@ class RunViews:
         """The held best configs' W&B runs, each with its filter after the epochs ``mlx train``
         logs it at (every ceil(E/10)-th and the last)."""
         for bk, (name, view) in sorted(self.held.items()):
-            evolution = {}
-            best = self.budget_best.get(bk)
-            if best is not None and best[1] == name:
-                try:
-                    evolution = filter_evolution_images(bk[0], best[2])
-                except Exception as e:  # a picture never stops the sweep
-                    self.writer.errors.append(f"{name}: filter evolution: {type(e).__name__}: {e}")
-            self.writer.submit(*view, evolution=evolution)
+            self.writer.submit(*view, evolution=self.best_pictures(bk, name)[1])
         self.held.clear()
+
+    def best_pictures(self, bk: tuple, name: str, *, final: bool = False):
+        """(the last filter as an image when ``final``, else None; {epoch: filter image}) of the
+        config ``name`` if it is the best of its model x task x epoch budget ``bk`` (its lane's
+        per-epoch logreg filters were kept), else (None, {}). A picture that fails is one line in
+        the W&B writer's errors, never a stopped sweep."""
+        best = self.budget_best.get(bk)
+        if not self.pictures or best is None or best[1] != name:
+            return None, {}
+        try:
+            image = None
+            if final:
+                from mlx.viz.lane_images import lane_image
+                image = lane_image(bk[0], {"b": np.asarray(best[2])[-1]})
+            return image, filter_evolution_images(bk[0], best[2])
+        except Exception as e:  # a picture never stops the sweep
+            self.writer.errors.append(f"{name}: filter pictures: {type(e).__name__}: {e}")
+            return None, {}
 
 
 def filter_evolution_images(model: str, snaps) -> dict:

@@ -8,7 +8,7 @@ import sys
 import time
 
 import pytest
-from _util import ROOT, assert_usage_error, run_cli, sample
+from _util import ROOT, assert_usage_error, run_cli, sample, wandb_history
 
 from mlx.config import make_config
 from mlx.tasks import apply_task
@@ -241,15 +241,6 @@ def _history_values(wandb_file):
     return out
 
 
-def _history_rows(wandb_file):
-    from _util import read_wandb_file
-    rows = []
-    for r in read_wandb_file(wandb_file):
-        if r.WhichOneof("record_type") == "history":
-            rows.append({"/".join(i.nested_key) or i.key: json.loads(i.value_json) for i in r.history.item})
-    return rows
-
-
 def test_wandb_runs_carry_the_sweeps_pictures(tmp_path):
     """Every config's W&B run has its filter image; the summary run (job type summary) has the
     comparison figure, one table row per config, decision boundaries and the styles of a 4."""
@@ -270,7 +261,7 @@ def test_wandb_runs_carry_the_sweeps_pictures(tmp_path):
         assert (rf / "filter.png").stat().st_size > 0
         # the best logreg of each epoch budget (one per budget here) also has its filter after
         # every epoch, at that epoch's step, as mlx train logs it; the MLP runs have no such filter
-        steps = [row["_step"] for row in _history_rows(wf) if "pictures/filter_by_epoch/_type" in row]
+        steps = [row["_step"] for row in wandb_history(rf) if "pictures/filter_by_epoch/_type" in row]
         assert steps == (list(range(1, int(rf.name.split("-e")[1][0]) + 1)) if "-logreg-" in rf.name else []), \
             (rf.name, steps)
     (wf,) = (folder / "summary").glob("wandb/offline-run-*/run-*.wandb")
