@@ -13,6 +13,38 @@ from mlx.track.tracker import Tracker
 WANDB_THREADS = 4
 
 
+class _PackageList:
+    """While open, ``wandb.util.working_set`` answers from one list made when it opened.
+
+    Every ``wandb.init`` lists the installed Python packages for the run's requirements
+    (``Run._on_start`` -> ``publish_python_packages(wandb.util.working_set())``): a pure-Python
+    walk over every package's metadata that holds the GIL. For a sweep's hundreds of runs in one
+    process that walk was most of W&B's CPU time (py-spy: about 2/3 of the writer threads'
+    samples on the default sweep), taken from the training and the pictures. The packages do not
+    change during a sweep, so each run still gets the same list, made once. A wandb without
+    ``util.working_set`` is left as it is."""
+
+    def __init__(self):
+        self.saved = None
+
+    def open(self) -> None:
+        import wandb.util as wu
+        original = getattr(wu, "working_set", None)
+        if original is None or self.saved is not None:
+            return
+        try:
+            packages = list(original())
+        except Exception:  # W&B's own walk then runs per run, as W&B does it
+            return
+        self.saved = original
+        wu.working_set = lambda: iter(packages)
+
+    def close(self) -> None:
+        if self.saved is not None:
+            import wandb.util as wu
+            wu.working_set, self.saved = self.saved, None
+
+
 class WandbWriter:
     """Writes W&B runs of finished configs in background threads, so W&B's start-up cost
     overlaps training. A run folder gets ``wandb.done`` once its W&B run is finished; resume
@@ -27,8 +59,10 @@ class WandbWriter:
         self.logged = 0
         self._first = threading.Lock()  # the first wandb.init imports lazily: one thread at a time
         self._warm = False
+        self._packages = _PackageList()
         if mode != "disabled":
             import wandb  # noqa: F401  (first imports are not thread-safe: import here, not in the threads)
+            self._packages.open()
             from PIL import Image
             Image.init()  # Pillow registers its formats lazily, and not thread-safely: do it once here
             for _ in range(threads):
@@ -81,3 +115,4 @@ class WandbWriter:
             self.q.put(None)
         for t in self.threads:
             t.join()
+        self._packages.close()
