@@ -66,6 +66,7 @@ class Sweep:
         self.writer = None
         self.views = None
         self.picture_captions = None
+        self.fits = None  # the 2-D models of the pictures (mlx.viz.boundary_models.PlaneFits), process 0
         self.bar = None
         self.n_dev = len(jax.devices())
 
@@ -90,6 +91,10 @@ class Sweep:
                                   self.base.wandb_project, self.spec.name)
         self.views = RunViews(self.folder, self.opts["run_folders"], self.policy, self.writer,
                               pictures=self.pictures, budget_best=self.budget_best)
+        if self.primary and self.pictures:
+            from mlx.viz.boundary_models import PlaneFits
+            from mlx.viz.sweep_figures import GRID
+            self.fits = PlaneFits(GRID)
         self.wandb_mode = mode
         self.say(f"sweep {self.spec.name}: {self.spec.method}, {n_total} configs, {self.n_dev} device(s) "
                  f"[{jax.devices()[0].device_kind}], {len(self.done)} already done -> {self.folder}")
@@ -127,17 +132,36 @@ class Sweep:
         return chunk
 
     # -- training
-    def train_configs(self, cfgs: list[Config], offset: int) -> list[dict]:
+    def train_configs(self, cfgs: list[Config], offset: int, *, whole: bool = False) -> list[dict]:
+        """Train cfgs (the sweep's configs from offset on) group by group; rows in group order.
+        whole: cfgs are all of the sweep's configs, so a model x task whose last group is done is
+        final, and its 2-D model for the pictures starts while the next groups train."""
         rows = []
         groups = group_configs(cfgs)
+        left: dict = {}  # (model, task) -> its groups still to train
+        for g in groups:
+            left[(g.cfg.model, g.cfg.task)] = left.get((g.cfg.model, g.cfg.task), 0) + 1
         for gi, g in enumerate(groups):
             ids = [config_id(cfgs[ci]) for ci, _, _ in g.members]
             if all(i in self.done for i in ids):
                 rows += [self.done[i] for i in ids]
                 self.relog(cfgs, offset, g.members)
-                continue
-            rows += self.train_group(cfgs, offset, g, gi, len(groups))
+            else:
+                rows += self.train_group(cfgs, offset, g, gi, len(groups))
+            left[(g.cfg.model, g.cfg.task)] -= 1
+            if whole and left[(g.cfg.model, g.cfg.task)] == 0 and self.fits is not None:
+                self.start_fit(g.cfg, rows)
         return rows
+
+    def start_fit(self, cfg: Config, rows: list[dict]):
+        """Start the 2-D model of the best config of cfg's model x task (its configs all trained)."""
+        from mlx.sweep.tables import best_rows
+        mt = (cfg.model, cfg.task)
+        best = best_rows([r for r in rows if (r["model"], r["task"]) == mt],
+                         lambda r: (r["model"], r["task"]), self.metric, self.goal).get(mt)
+        td = self.task_data(cfg)
+        if best is not None and td.k_out == 1 and td.image_shape is not None:
+            self.fits.fit(best, cfg.task, td)
 
     def train_group(self, cfgs, offset, g, gi, n_groups) -> list[dict]:
         from mlx.sweep.hyperband import rungs, stop_lanes
@@ -264,7 +288,7 @@ class Sweep:
             self.picture_captions = draw_sweep_pictures(
                 self.folder, rows, self.best_params, {bb: v[2] for bb, v in self.budget_best.items()}, tds,
                 metric=self.metric, goal=self.goal,
-                timings=self.stats.setdefault("picture_seconds_by_file", {}))
+                timings=self.stats.setdefault("picture_seconds_by_file", {}), fits=self.fits)
         except Exception as e:  # pictures never lose the sweep's results
             from mlx.sweep.tables import warn
             warn(f"the sweep's pictures were not drawn ({type(e).__name__}: {' '.join(str(e).split())[:200]})")
@@ -273,6 +297,8 @@ class Sweep:
     def close(self):
         if self.bar is not None:
             self.bar.close()
+        if self.fits is not None:
+            self.fits.close()
         if self.writer is not None:
             t0 = time.perf_counter()
             self.writer.close()
@@ -285,7 +311,7 @@ def train_sweep(sw: Sweep, configs: list, proposer, n_total: int) -> list[dict]:
     try:
         sw.open(n_total, configs)
         if proposer is None:
-            rows = sw.train_configs(configs, 0)
+            rows = sw.train_configs(configs, 0, whole=True)
         else:
             rows = run_bayes(sw, proposer, n_total, lambda ds: [make_config({**d, **sw.fixed}) for d in ds])
         rows = sorted(rows, key=lambda r: r["index"])

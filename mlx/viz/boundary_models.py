@@ -142,3 +142,44 @@ def proba_of(cfg, d: int, params) -> Callable:
 def config_of(row: dict):
     from mlx.config import FIELDS, make_config
     return make_config({k: row[k] for k in FIELDS if k in row and row[k] is not None})
+
+
+class PlaneFits:
+    """The PCA planes of the tasks and the 2-D models of the best configs
+    (:func:`train_plane_model`), in one background thread: a sweep asks for a model x task's
+    as soon as its configs are trained, so its compile (most of its cost, and JAX leaves the GIL
+    for it) runs while the next configs train, not at the end. Each is computed once; a plane
+    that fails is its Future's exception. :meth:`close` drops what has not started."""
+
+    def __init__(self, grid: int):
+        from concurrent.futures import ThreadPoolExecutor
+        self.grid = grid
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlx-2d")
+        self.planes: dict = {}  # task -> Future of (mean, comps)
+        self.fits: dict = {}    # (task, run name) -> Future of (z_test, proba)
+        self.seconds: dict = {}  # "pca_plane" -> wall seconds computing the planes
+
+    def _plane(self, td):
+        import time
+        t0 = time.perf_counter()
+        try:
+            return pca_plane(td)
+        finally:
+            self.seconds["pca_plane"] = self.seconds.get("pca_plane", 0.0) + time.perf_counter() - t0
+
+    def plane(self, task: str, td):
+        """Future of the task's PCA plane (:func:`pca_plane`)."""
+        if task not in self.planes:
+            self.planes[task] = self.pool.submit(self._plane, td)
+        return self.planes[task]
+
+    def fit(self, row: dict, task: str, td):
+        """Future of the 2-D model with the settings of ``row`` on the task's plane."""
+        key = (task, row["name"])
+        if key not in self.fits:
+            plane = self.plane(task, td)
+            self.fits[key] = self.pool.submit(lambda: train_plane_model(row, td, plane.result(), self.grid))
+        return self.fits[key]
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)

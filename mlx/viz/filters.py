@@ -204,12 +204,20 @@ def filter_evolution_by_budget(
     width = max(c.shape[1] for c, _, _ in canvases)
     heights = [c.shape[0] for c, _, _ in canvases]
     scale = min(8.5 / width, 0.075)  # inches per pixel
-    fig = Figure(figsize=(width * scale + 0.8, sum(heights) * scale + 0.75 * len(blocks) + 0.6),
-                 layout="constrained")
-    axes = fig.subplots(len(blocks), 1, squeeze=False, height_ratios=heights)[:, 0]
+    left = 0.75 if any(tk[0] == "xy" for tk in ticks) else 0.1
+    head, foot, top, bottom = 0.3, 0.3, 0.45, 0.35  # inches: block title, tick labels, suptitle, note
+    fw = width * scale + left + 0.15
+    fh = top + sum(h * scale + head + foot for h in heights) + bottom
+    fig = Figure(figsize=(fw, fh))  # a fixed layout: constrained layout was half of the drawing
+    axes, y = [], fh - top
+    for h in heights:
+        y -= head + h * scale
+        axes.append(fig.add_axes((left / fw, y / fh, width * scale / fw, h * scale / fh)))
+        y -= foot
     for ax, (canvas, vmax, (h, w_)), label, tk in zip(axes, canvases, labels, ticks):
         ax.imshow(np.ma.masked_invalid(canvas), cmap=cmap, vmin=-vmax, vmax=vmax,
-                  interpolation="nearest", aspect="equal" if h > 1 else "auto")
+                  interpolation="nearest", aspect="auto")
+        ax.set_ylim(canvas.shape[0] - 0.5, -0.5)
         ax.set_xlim(-0.5, width - 0.5)
         ax.set_title(label, fontsize=9, loc="left")
         ax.set_xticks([j * (w_ + 2) + (w_ - 1) / 2 for j in range(len(tk[1]))], tk[1], fontsize=7)
@@ -219,9 +227,9 @@ def filter_evolution_by_budget(
         for side in ax.spines.values():
             side.set_visible(False)
     negative, positive = (class_names[0], class_names[-1]) if len(class_names) == 2 else ("others", "the class")
-    fig.suptitle(title or "How the filters form", fontsize=10)
-    fig.supxlabel(f"red: evidence for {positive}, blue: for {negative}, white: 0 (each row on its own scale)",
-                  fontsize=8)
+    fig.suptitle(title or "How the filters form", fontsize=10, y=1 - 0.12 / fh, va="top")
+    fig.text(0.5, 0.12 / fh, f"red: evidence for {positive}, blue: for {negative}, white: 0 "
+             f"(each row on its own scale)", fontsize=8, ha="center", va="bottom")
     return fig
 
 

@@ -26,37 +26,44 @@ def styles_figure(
 
     x4: float[n, d] the images that were clustered, clusters: from :func:`cluster_styles`.
     Members are evenly spaced along the ranking by distance to the style mean (closest first).
+    A row per style, drawn as ONE image (tiles with white gaps, ink dark; each mean image on
+    its own scale, members on 0..1) on a fixed layout: one axes instead of one per tile keeps
+    the figure cheap to draw (a sweep draws it for every Nvrest task).
     """
     x = np.asarray(x4, dtype=np.float64)
     labels = np.asarray(clusters.labels)
     k, m = int(clusters.k), max(1, int(members))
-    fig = Figure(figsize=(1.5 * (m + 1) + 0.4, 1.65 * k + 0.9), layout="constrained")
-    axes = fig.subplots(k, m + 1, squeeze=False)
+    h, w = (int(s) for s in image_shape)
+    gap = max(2, h // 7)
+    canvas = np.full((k * (h + gap) - gap, (m + 1) * (w + gap) - gap), np.nan)
+    sizes = []
     for j in range(k):
         idx = np.flatnonzero(labels == j)
-        mean = clusters.means[j]
-        ax = axes[j, 0]
-        ax.imshow(to_image(mean, image_shape), cmap="gray_r", vmin=0, vmax=max(1e-9, mean.max()),
-                  interpolation="nearest")
-        ax.set_title(f"style {j} mean\nn={idx.size}", fontsize=9)
-        ax.set_ylabel(f"style {j}", fontsize=9)
+        sizes.append(idx.size)
+        mean = np.asarray(clusters.means[j], dtype=np.float64)
+        tiles = [to_image(mean, image_shape) / max(1e-9, float(mean.max()))]
         dist = np.linalg.norm(x[idx] - mean, axis=1)
         ranked = idx[np.argsort(dist, kind="stable")]
-        chosen = ranked[evenly_spaced(ranked.size, m)]
-        for c in range(m):
-            ax = axes[j, c + 1]
-            if c < chosen.size:
-                ax.imshow(to_image(x[chosen[c]], image_shape), cmap="gray_r", vmin=0, vmax=1,
-                          interpolation="nearest")
-                if j == 0:
-                    ax.set_title("typical" if c == 0 else ("unusual" if c == m - 1 else ""),
-                                 fontsize=9)
-            else:
-                ax.set_axis_off()
-        for ax in axes[j]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    fig.suptitle(title or f"{k} styles found by k-means: mean image and members (typical to unusual)")
+        tiles += [to_image(x[i], image_shape) for i in ranked[evenly_spaced(ranked.size, m)]]
+        for c, tile in enumerate(tiles):
+            canvas[j * (h + gap):j * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = np.clip(tile, 0, 1)
+    cell = 1.15  # inches per tile
+    left, right, top, bottom = 1.05, 0.15, 0.75, 0.1
+    fig = Figure(figsize=((m + 1) * cell + left + right, k * cell + top + bottom))
+    fw, fh = fig.get_size_inches()
+    ax = fig.add_axes((left / fw, bottom / fh, 1 - (left + right) / fw, 1 - (top + bottom) / fh))
+    ax.imshow(np.ma.masked_invalid(canvas), cmap=colormaps["gray_r"].with_extremes(bad="white"),
+              vmin=0, vmax=1, interpolation="nearest", aspect="auto")
+    heads = ["style mean"] + ["typical" if c == 0 else ("unusual" if c == m - 1 else "") for c in range(m)]
+    ax.set_xticks([c * (w + gap) + (w - 1) / 2 for c in range(m + 1)], heads, fontsize=9)
+    ax.xaxis.tick_top()
+    ax.set_yticks([j * (h + gap) + (h - 1) / 2 for j in range(k)],
+                  [f"style {j}\nn={sizes[j]}" for j in range(k)], fontsize=9)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    fig.suptitle(title or f"{k} styles found by k-means: mean image and members (typical to unusual)",
+                 fontsize=10, y=1 - 0.12 / fh, va="top")
     return fig
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from mlx.sweep.tables import best_rows
 from mlx.track.files import atomic_write_bytes
 from mlx.viz import boundaries, comparison, filters, style_figures
-from mlx.viz.boundary_models import TWO_D_EPOCHS, config_of, pca_plane, proba_of, train_plane_model
+from mlx.viz.boundary_models import TWO_D_EPOCHS, PlaneFits, config_of, proba_of
 from mlx.viz.common import figure_to_png_bytes
 
 GRID = 120  # lattice of the decision-boundary pictures (per axis; contours are interpolated)
@@ -71,7 +71,7 @@ class _Sweep:
 
 def draw_sweep_pictures(folder, rows, best_params, snapshots, task_data, *,
                         metric: str = "test_accuracy", goal: str = "maximize",
-                        timings: dict | None = None) -> dict[str, str]:
+                        timings: dict | None = None, fits: PlaneFits | None = None) -> dict[str, str]:
     """Write the sweep-level PNGs into ``folder`` (never outside it); returns {file name: caption}.
 
     rows: the sweep's rows (config fields, name, index, history, final metrics, diverged,
@@ -90,9 +90,8 @@ def draw_sweep_pictures(folder, rows, best_params, snapshots, task_data, *,
     logreg and the best MLP at their budgets, style counts on the axis). Each is drawn once; one
     that fails is a one-line warning on stderr and the others are still drawn. timings, when
     given, gets the wall seconds of each file (and of "pca_plane") for the sweep's own records.
+    fits: the planes and 2-D models, where a sweep started them while it trained (else made here).
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     rows = sorted(rows, key=lambda r: r["index"])
     task_data = task_data or {}
     captions: dict[str, str] = {}
@@ -102,19 +101,23 @@ def draw_sweep_pictures(folder, rows, best_params, snapshots, task_data, *,
     # the GIL while it compiles and computes) while this thread draws the other figures.
     boundary = [(m, t) for (m, t) in sorted(best_mt) if t in task_data
                 and task_data[t].k_out == 1 and task_data[t].image_shape is not None]
-    planes = _planes(boundary, task_data, timings)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlx-2d")
+    own = fits is None
+    fits = PlaneFits(GRID) if own else fits
     try:
-        fits = {(m, t): pool.submit(train_plane_model, best_mt[(m, t)], task_data[t], planes[t], GRID)
-                for m, t in boundary if not isinstance(planes[t], Exception)}
+        for m, t in boundary:  # the ones a sweep did not start yet
+            fits.fit(best_mt[(m, t)], t, task_data[t])
+        planes = _planes(boundary, fits, timings)
         sw = _Sweep(partial(_emit, Path(folder), captions, timings), rows, best_mt,
                     best_rows(rows, lambda r: (r["model"], r["task"], int(r["epochs"])), metric, goal),
-                    best_params, snapshots or {}, task_data, planes, boundary, fits)
+                    best_params, snapshots or {}, task_data, planes, boundary,
+                    {(m, t): fits.fit(best_mt[(m, t)], t, task_data[t]) for m, t in boundary
+                     if not isinstance(planes[t], Exception)})
         for family in (_filter_evolutions, _decision_boundaries, _styles, _learning_curves,
                        _decision_boundaries_2d):
             family(sw)
     finally:  # an interrupt does not wait for 2-D models nobody will draw
-        pool.shutdown(wait=True, cancel_futures=True)
+        if own:
+            fits.close()
     return captions
 
 
@@ -139,17 +142,16 @@ def _emit(folder: Path, captions: dict, timings: dict, fname: str, caption: str,
         timings[fname] = time.perf_counter() - t0
 
 
-def _planes(boundary: list, task_data: dict, timings: dict) -> dict:
+def _planes(boundary: list, fits: PlaneFits, timings: dict) -> dict:
     """{task: its PCA plane, or the Exception that stopped it (a warning)}."""
     planes: dict = {}
-    t0 = time.perf_counter()
     for task in dict.fromkeys(t for _, t in boundary):
         try:
-            planes[task] = pca_plane(task_data[task])
+            planes[task] = fits.planes[task].result()
         except Exception as e:
             planes[task] = e
             warn(f"the PCA plane of {task} failed ({type(e).__name__}: {e}); its decision boundaries are not drawn")
-    timings["pca_plane"] = time.perf_counter() - t0
+    timings["pca_plane"] = fits.seconds.get("pca_plane", 0.0)
     return planes
 
 
