@@ -6,6 +6,7 @@ import functools
 import io
 import json
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -282,3 +283,21 @@ def kill_after_anchor(cmd, anchor, delay: float) -> int:
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGKILL)
     return proc.wait()
+
+
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder that ``build(folder)`` fills once per test session, shared by the xdist workers
+    (pytest-xdist's recipe: a FileLock in the session's common temporary folder), so two workers
+    never both pay for one expensive fixture. The tests read it; none may write into it."""
+    from filelock import FileLock
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the folder every worker's basetemp is in
+    folder, done = root / f"shared-{name}", root / f"shared-{name}.done"
+    with FileLock(str(root / f"shared-{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            build(folder)
+            done.write_text("ok\n")
+    return folder

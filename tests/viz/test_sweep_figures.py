@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 import pytest
+from _util import built_once
 from PIL import Image
 
 from mlx.sweep.tables import best_rows
@@ -74,10 +75,12 @@ def sweep(tmp_path_factory):
     from mlx.train_run import load_task_data
     from mlx.sweep.best import load_best, load_budget_best
     from mlx.sweep.runner import run_sweep
-    base = tmp_path_factory.mktemp("sweep")
-    (base / "tiny.yaml").write_text(TINY)
-    folder = run_sweep([str(base / "tiny.yaml"), "data=sample", "wandb=disabled", f"out={base / 'out'}"],
-                       quiet=True)
+    def build(shared):
+        (shared / "tiny.yaml").write_text(TINY)
+        run_sweep([str(shared / "tiny.yaml"), "data=sample", "wandb=disabled", f"out={shared / 'out'}"], quiet=True)
+    base = tmp_path_factory.mktemp("sweep")  # this worker's copy: the report tests write into it
+    shutil.copytree(built_once(tmp_path_factory, "tiny-pictures-sweep", build), base, dirs_exist_ok=True)
+    folder = base / "out" / "tiny-pictures"
     rows = sorted((json.loads(line) for line in (folder / "results.jsonl").read_text().splitlines()),
                   key=lambda r: r["index"])
     best = load_best(folder)
