@@ -155,13 +155,16 @@ class Sweep:
 
     def start_fit(self, cfg: Config, rows: list[dict]):
         """Start the 2-D model of the best config of cfg's model x task (its configs all trained)."""
-        from mlx.sweep.tables import best_rows
+        from mlx.sweep.tables import best_rows, warn
         mt = (cfg.model, cfg.task)
-        best = best_rows([r for r in rows if (r["model"], r["task"]) == mt],
-                         lambda r: (r["model"], r["task"]), self.metric, self.goal).get(mt)
-        td = self.task_data(cfg)
-        if best is not None and td.k_out == 1 and td.image_shape is not None:
-            self.fits.fit(best, cfg.task, td)
+        try:
+            best = best_rows([r for r in rows if (r["model"], r["task"]) == mt],
+                             lambda r: (r["model"], r["task"]), self.metric, self.goal).get(mt)
+            td = self.task_data(cfg)
+            if best is not None and td.k_out == 1 and td.image_shape is not None:
+                self.fits.fit(best, cfg.task, td)
+        except Exception as e:  # pictures never stop the sweep (the end tries again, and says why)
+            warn(f"the 2-D model of {cfg.model} on {cfg.task} did not start ({type(e).__name__}: {e})")
 
     def train_group(self, cfgs, offset, g, gi, n_groups) -> list[dict]:
         from mlx.sweep.hyperband import rungs, stop_lanes
