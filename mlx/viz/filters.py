@@ -207,12 +207,13 @@ def filter_evolution_by_budget(
     left = 0.75 if any(tk[0] == "xy" for tk in ticks) else 0.1
     head, foot, top, bottom = 0.3, 0.3, 0.45, 0.35  # inches: block title, tick labels, suptitle, note
     fw = width * scale + left + 0.15
-    fh = top + sum(h * scale + head + foot for h in heights) + bottom
+    tall = [max(h * scale, 0.4) for h in heights]  # a feature strip (tabular data) gets some height
+    fh = top + sum(t + head + foot for t in tall) + bottom
     fig = Figure(figsize=(fw, fh))  # a fixed layout: constrained layout was half of the drawing
     axes, y = [], fh - top
-    for h in heights:
-        y -= head + h * scale
-        axes.append(fig.add_axes((left / fw, y / fh, width * scale / fw, h * scale / fh)))
+    for t in tall:
+        y -= head + t
+        axes.append(fig.add_axes((left / fw, y / fh, width * scale / fw, t / fh)))
         y -= foot
     for ax, (canvas, vmax, (h, w_)), label, tk in zip(axes, canvases, labels, ticks):
         ax.imshow(np.ma.masked_invalid(canvas), cmap=cmap, vmin=-vmax, vmax=vmax,
