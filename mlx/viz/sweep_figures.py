@@ -104,14 +104,13 @@ def draw_sweep_pictures(folder, rows, best_params, snapshots, task_data, *,
     own = fits is None
     fits = PlaneFits(GRID) if own else fits
     try:
-        for m, t in boundary:  # the ones a sweep did not start yet
-            fits.fit(best_mt[(m, t)], t, task_data[t])
+        # started here, or found in fits where the sweep started them while it trained
+        started = {(m, t): fits.fit(best_mt[(m, t)], t, task_data[t]) for m, t in boundary}
         planes = _planes(boundary, fits, timings)
         sw = _Sweep(partial(_emit, Path(folder), captions, timings), rows, best_mt,
                     best_rows(rows, lambda r: (r["model"], r["task"], int(r["epochs"])), metric, goal),
                     best_params, snapshots or {}, task_data, planes, boundary,
-                    {(m, t): fits.fit(best_mt[(m, t)], t, task_data[t]) for m, t in boundary
-                     if not isinstance(planes[t], Exception)})
+                    {mt: f for mt, f in started.items() if not isinstance(planes[mt[1]], Exception)})
         for family in (_filter_evolutions, _decision_boundaries, _styles, _learning_curves,
                        _decision_boundaries_2d):
             family(sw)
