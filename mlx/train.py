@@ -301,6 +301,38 @@ def _one_lane_fns(init_lanes: Callable, run_lanes: Callable, epochs: int):
     return init, run, train
 
 
+def make_fit_params(cfg, td) -> Callable:
+    """``fit(hparams, key, x_train, y_train, n_epochs) -> params``: the training of
+    ``make_train(cfg, td).train`` (the same init, data order, optimizer and steps), without its
+    per-epoch test evaluation and metrics, and with the number of epochs a traced int32[]
+    (at most cfg.epochs, which stays the schedule's horizon). A program about a quarter smaller,
+    so cheaper to compile, and one compile serves every epoch budget of a constant schedule:
+    for models whose params are all that is wanted (the pictures' 2-D models)."""
+    n, d = td.x_train.shape
+    bs = int(min(cfg.batch_size, n))
+    steps = n // bs
+    model = make_model(cfg.model, d=d, k_out=td.k_out, hidden=cfg.hidden,
+                       activation=cfg.activation, precision=cfg.precision)
+    optimizer = _optimizer_of(cfg, steps, int(cfg.epochs))
+    lane_step = _lane_step_fn(model, optimizer, td.k_out)
+
+    def fit(hp: Hparams, key, x_train, y_train, n_epochs):
+        params = model.init(jax.random.fold_in(key, 0))
+        order_key = jax.random.fold_in(key, 1)
+
+        def epoch_body(epoch, carry):
+            perm = jax.random.permutation(jax.random.fold_in(order_key, epoch), n)
+
+            def step(c, ib):
+                p, s, _, _ = lane_step(*c, hp, x_train[ib], y_train[ib])
+                return (p, s), None
+            return jax.lax.scan(step, carry, perm[: steps * bs].reshape(steps, bs))[0]
+
+        carry = (params, optimizer(hp).init(params))
+        return jax.lax.fori_loop(jnp.int32(0), jnp.asarray(n_epochs, jnp.int32), epoch_body, carry)[0]
+    return fit
+
+
 EXPLODED_FACTOR = 10.0
 
 

@@ -135,12 +135,17 @@ class Sweep:
     def train_configs(self, cfgs: list[Config], offset: int, *, whole: bool = False) -> list[dict]:
         """Train cfgs (the sweep's configs from offset on) group by group; rows in group order.
         whole: cfgs are all of the sweep's configs, so a model x task whose last group is done is
-        final, and its 2-D model for the pictures starts while the next groups train."""
+        final: its 2-D model for the pictures starts and its held best W&B runs are queued while
+        the next groups train (the 2-D models of the model x tasks of one group are compiled
+        from the start, in one program, while the groups train)."""
         rows = []
         groups = group_configs(cfgs)
         left: dict = {}  # (model, task) -> its groups still to train
         for g in groups:
             left[(g.cfg.model, g.cfg.task)] = left.get((g.cfg.model, g.cfg.task), 0) + 1
+        todo = [g for g in groups if not all(config_id(cfgs[ci]) in self.done for ci, _, _ in g.members)]
+        if whole and self.fits is not None:  # a model x task of one group: its best is in it
+            self.prepare_fits([g.cfg for g in todo if left[(g.cfg.model, g.cfg.task)] == 1])
         for gi, g in enumerate(groups):
             ids = [config_id(cfgs[ci]) for ci, _, _ in g.members]
             if all(i in self.done for i in ids):
@@ -149,9 +154,36 @@ class Sweep:
             else:
                 rows += self.train_group(cfgs, offset, g, gi, len(groups))
             left[(g.cfg.model, g.cfg.task)] -= 1
-            if whole and left[(g.cfg.model, g.cfg.task)] == 0 and self.fits is not None:
-                self.start_fit(g.cfg, rows)
+            if whole and left[(g.cfg.model, g.cfg.task)] == 0:
+                if self.fits is not None:
+                    self.start_fit(g.cfg, rows)
+                if self.primary:  # its best runs are final: to W&B now, not at the end
+                    self.views.submit_held((g.cfg.model, g.cfg.task))
         return rows
+
+    def _plane_task(self, cfg: Config):
+        """cfg's TaskData where its pictures have decision boundaries (binary images), else None."""
+        td = self.task_data(cfg)
+        return td if td.k_out == 1 and td.image_shape is not None else None
+
+    def prepare_fits(self, cfgs: list[Config]):
+        """Compile, while the groups train, the 2-D models of the model x tasks of cfgs (one
+        group each) in one program (mlx.viz.boundary_models.PlaneFits.prepare); their task data
+        are loaded now. A task that cannot load is skipped here: its group says why."""
+        from mlx.sweep.tables import warn
+        specs = []
+        for cfg in cfgs:
+            try:
+                td = self._plane_task(cfg)
+            except Exception:  # noqa: BLE001  (the group's own load raises it, in its turn)
+                continue
+            if td is not None:
+                specs.append((cfg, cfg.task, td))
+        try:
+            if specs:
+                self.fits.prepare(specs)
+        except Exception as e:  # pictures never stop the sweep (each fit compiles at its turn)
+            warn(f"the 2-D models were not prepared ({type(e).__name__}: {e})")
 
     def start_fit(self, cfg: Config, rows: list[dict]):
         """Start the 2-D model of the best config of cfg's model x task (its configs all trained)."""
@@ -160,8 +192,8 @@ class Sweep:
         try:
             best = best_rows([r for r in rows if (r["model"], r["task"]) == mt],
                              lambda r: (r["model"], r["task"]), self.metric, self.goal).get(mt)
-            td = self.task_data(cfg)
-            if best is not None and td.k_out == 1 and td.image_shape is not None:
+            td = self._plane_task(cfg)
+            if best is not None and td is not None:
                 self.fits.fit(best, cfg.task, td)
         except Exception as e:  # pictures never stop the sweep (the end tries again, and says why)
             warn(f"the 2-D model of {cfg.model} on {cfg.task} did not start ({type(e).__name__}: {e})")

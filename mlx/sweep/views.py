@@ -65,12 +65,14 @@ class RunViews:
             return
         self.writer.submit(*view)
 
-    def submit_held(self) -> None:
-        """The held best configs' W&B runs, each with its filter after the epochs ``mlx train``
-        logs it at (every ceil(E/10)-th and the last)."""
+    def submit_held(self, model_task: tuple | None = None) -> None:
+        """The held best configs' W&B runs (of one model x task whose configs are all trained,
+        or all), each with its filter after the epochs ``mlx train`` logs it at (every
+        ceil(E/10)-th and the last)."""
         for bk, (name, view) in sorted(self.held.items()):
-            self.writer.submit(*view, evolution=self.best_pictures(bk, name)[1])
-        self.held.clear()
+            if model_task is None or bk[:2] == tuple(model_task):
+                self.writer.submit(*view, evolution=self.best_pictures(bk, name)[1])
+                del self.held[bk]
 
     def best_pictures(self, bk: tuple, name: str, *, final: bool = False):
         """(the last filter as an image when ``final``, else None; {epoch: filter image}) of the

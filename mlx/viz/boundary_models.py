@@ -2,7 +2,9 @@
 PCA plane of a task's training pixels (:func:`pca_plane`), p(positive | x) of a best config's
 params (:func:`proba_of`), and the one training the pictures add: the best config's model
 trained on the two principal components only (:func:`train_2d`, :func:`train_plane_model`),
-with a cheap compile. One compiled function per architecture is kept in ``_PROBA``.
+by a small training program (:func:`plane_program`), compiled for all of a sweep's 2-D models at
+once before their best configs are known (:func:`prepare_plane_models`). One jitted p(x) per architecture is kept in ``_PROBA``,
+one compiled 2-D program per set of static facts in ``_PROGRAMS``.
 """
 from __future__ import annotations
 
@@ -52,55 +54,130 @@ def _plane_points(z: np.ndarray, grid: int) -> np.ndarray:
 # time is milliseconds either way); refused options fall back to the default compile.
 FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 TWO_D_EPOCHS = 5
-_PROBA: dict = {}  # compiled p(positive | x) per architecture
+BOUNDARY_CHUNK = 8192  # rows per call of a 784-input model's p(x) on the decision boundary's lattice
+_PROBA: dict = {}  # jitted p(positive | x) per architecture
+_PROGRAMS: dict = {}  # compiled 2-D training programs (plane_program) by their static facts
+
+
+def plane_config(cfg):
+    """``cfg`` as a model trained on the plane is trained: at most TWO_D_EPOCHS epochs, float32."""
+    return cfg.replace(epochs=min(int(cfg.epochs), TWO_D_EPOCHS), precision="float32")
 
 
 def plane_task(cfg, td, mean, comps):
     """(cfg2, td2): ``td`` on the two principal-component coordinates of its pixels only
-    (float32[n, 2]; the plane of mean, comps), and ``cfg`` for at most TWO_D_EPOCHS epochs in
-    float32: what a model trained on the plane is trained with."""
+    (float32[n, 2]; the plane of mean, comps), and :func:`plane_config` of ``cfg``: what a
+    model trained on the plane is trained with."""
     from mlx.styles import pca_project
     from mlx.tasks import TaskData
     z_tr = pca_project(td.x_train.astype(np.float32) / 255.0, mean, comps).astype(np.float32)
     z_te = pca_project(td.x_test.astype(np.float32) / 255.0, mean, comps).astype(np.float32)
     td2 = TaskData(z_tr, td.y_train, z_te, td.y_test, td.task, td.num_classes, td.class_names,
                    td.balance, None, td.source, td.name)
-    return cfg.replace(epochs=min(int(cfg.epochs), TWO_D_EPOCHS), precision="float32"), td2
+    return plane_config(cfg), td2
+
+
+def _zeros_like_init(model):
+    """Zero params with the model's structure, shapes and dtypes (traced only: no compile)."""
+    import jax
+    shapes = jax.eval_shape(model.init, jax.random.key(0))
+    return jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
 
 
 def proba_2d(cfg2, params2) -> Callable:
-    """p(positive | z), z float[m, 2], of a model trained on the plane (:func:`plane_task`);
-    one compiled function per architecture."""
-    import jax
-    import jax.numpy as jnp
+    """p(positive | z), z float[m, 2], of a model trained on the plane (:func:`plane_task`):
+    :func:`proba_of` on 2 inputs."""
+    return proba_of(cfg2, 2, params2)
 
-    from mlx.models import make_model
-    mk = ("2d", cfg2.model, tuple(cfg2.hidden), cfg2.activation)
-    if mk not in _PROBA:
-        model2 = make_model(cfg2.model, d=2, k_out=1, hidden=cfg2.hidden, activation=cfg2.activation)
-        _PROBA[mk] = jax.jit(lambda p, z: jax.nn.sigmoid(model2.apply(p, z)[:, 0]))
-    f = _PROBA[mk]
-    return lambda z: np.asarray(f(params2, jnp.asarray(z, jnp.float32)))
+
+def _program_key(cfg2, n: int, k_out: int) -> tuple:
+    """What the 2-D training program is compiled for: its static facts (the epochs only where a
+    schedule's horizon depends on them; the learning rate, weight decay and seed are arguments)."""
+    horizon = 0 if cfg2.schedule == "constant" else int(cfg2.epochs)
+    return (cfg2.model, tuple(cfg2.hidden), cfg2.activation, cfg2.precision, cfg2.optimizer,
+            float(cfg2.momentum), cfg2.schedule, float(cfg2.warmup_epochs), horizon,
+            int(min(cfg2.batch_size, n)), int(n), int(k_out))
+
+
+class _Bundle:
+    """One compiled program that trains several 2-D models side by side, each by
+    :func:`mlx.train.make_fit_params`: one compile instead of one per model (for the four of
+    the default sweep about 40% less compile work; XLA's cost is largely per program). A model
+    is trained alone by giving the others 0 epochs (their init only). specs: [(cfg2, n, k_out)];
+    called as bundle(slot, (hparams, key, x float32[n, 2], y int32[n], epochs int32[]))."""
+
+    def __init__(self, specs: list):
+        import types
+
+        import jax
+
+        from mlx.train import hparams, make_fit_params, seed_keys
+        fits = [make_fit_params(c, types.SimpleNamespace(x_train=np.zeros((n, 2), np.float32), k_out=k))
+                for c, n, k in specs]
+        self.idle = [(hparams(0.0, 0.0), seed_keys(0), np.zeros((n, 2), np.float32),
+                      np.zeros(n, np.int32), np.int32(0)) for _, n, _ in specs]
+        lowered = jax.jit(lambda args: [f(*a) for f, a in zip(fits, args)]).lower(self.idle)
+        try:
+            self.compiled = lowered.compile(compiler_options=FAST_COMPILE)
+        except Exception:  # an XLA without these options: its default
+            self.compiled = lowered.compile()
+
+    def __call__(self, slot: int, args: tuple):
+        full = list(self.idle)
+        full[slot] = args
+        return self.compiled(full)[slot]
+
+
+def plane_programs(specs: list) -> None:
+    """Compile the 2-D training programs of specs [(cfg2, n plane points, k_out)] as one
+    :class:`_Bundle` and keep each, by its static facts, in ``_PROGRAMS`` (those there already
+    are left as they are)."""
+    todo: dict = {}
+    for cfg2, n, k_out in specs:
+        pk = _program_key(cfg2, n, k_out)
+        if pk not in _PROGRAMS and pk not in todo:
+            todo[pk] = (cfg2, int(n), int(k_out))
+    if todo:
+        bundle = _Bundle(list(todo.values()))
+        for slot, pk in enumerate(todo):
+            _PROGRAMS[pk] = (bundle, slot)
+
+
+def plane_program(cfg2, n: int, k_out: int = 1) -> Callable:
+    """The compiled :func:`mlx.train.make_fit_params` program of ``cfg2`` on n plane points
+    (float32[n, 2]), with FAST_COMPILE: the one :func:`plane_programs` made, else one of its
+    own. Called as (hparams, key, x float32[n, 2], y int32[n], epochs int32[]) -> params."""
+    plane_programs([(cfg2, n, k_out)])
+    bundle, slot = _PROGRAMS[_program_key(cfg2, n, k_out)]
+    return lambda *args: bundle(slot, args)
 
 
 def train_2d(cfg, td, mean, comps):
     """The model of ``cfg`` (its architecture, optimizer, lr, batch size, seed; at most
-    TWO_D_EPOCHS epochs) trained on the two principal-component coordinates of ``td`` only,
-    as ``mlx.viz.run_figures._train_2d`` (same data, same settings, same mlx.train program),
-    compiled with FAST_COMPILE. Returns (z_test float32[n, 2], proba: float[m, 2] -> float[m])."""
+    TWO_D_EPOCHS epochs) trained on the two principal-component coordinates of ``td`` only
+    (:func:`plane_task`) by :func:`plane_program`: the training of ``mlx.train`` (same init,
+    data order and steps) without its per-epoch evaluation. ``mlx train``'s 2-D picture and the
+    sweep's are this function. Returns (z_test float32[n, 2], proba: float[m, 2] -> float[m])."""
     import jax
 
-    from mlx.train import hparams, make_train, seed_keys
+    from mlx.train import hparams, seed_keys
     cfg2, td2 = plane_task(cfg, td, mean, comps)
-    tr = make_train(cfg2, td2)
-    data, hp, key = tr.put(td2), hparams(cfg2.lr, cfg2.weight_decay), seed_keys(cfg2.seed)
-    lowered = jax.jit(tr.train).lower(hp, key, data)
-    try:
-        compiled = lowered.compile(compiler_options=FAST_COMPILE)
-    except Exception:  # an XLA without these options: its default
-        compiled = lowered.compile()
-    params2, _ = jax.block_until_ready(compiled(hp, key, data))
+    program = plane_program(cfg2, len(td2.x_train), td2.k_out)
+    params2 = jax.block_until_ready(program(
+        hparams(cfg2.lr, cfg2.weight_decay), seed_keys(cfg2.seed), td2.x_train,
+        np.asarray(td2.y_train, np.int32), np.int32(cfg2.epochs)))
     return td2.x_test, proba_2d(cfg2, params2)
+
+
+def prepare_plane_models(specs: list, grid: int) -> None:
+    """Compile, before the settings of the best configs are known (only shapes matter), what
+    their 2-D models and decision boundaries need: for specs [(cfg, TaskData)], one
+    :func:`plane_programs` bundle of their 2-D programs, their lattice p(x) (:func:`proba_2d`
+    on grid x grid points) and the p(x) of the d-input models on the boundary's chunks."""
+    plane_programs([(plane_config(cfg), len(td.x_train), td.k_out) for cfg, td in specs])
+    for cfg, td in specs:
+        prepare_proba(plane_config(cfg), 2, grid * grid)
+        prepare_proba(cfg, td.x_train.shape[1], min(BOUNDARY_CHUNK, grid * grid))
 
 
 def train_plane_model(row: dict, td, plane, grid: int):
@@ -118,25 +195,60 @@ def train_plane_model(row: dict, td, plane, grid: int):
 
 
 
-def proba_of(cfg, d: int, params) -> Callable:
-    """p(positive | x) of a 784-input binary model, x float32[m, d] in [0, 1]; one compiled
-    function per architecture (shared by every task and params of that shape)."""
+def _fast_jit(fn: Callable) -> Callable:
+    """jax.jit of fn compiled with FAST_COMPILE (a third of the compile of a 784-input MLP's
+    p(x), its run a few ms slower per call), or the default where XLA refuses the options."""
     import jax
-    import jax.numpy as jnp
+    fast, plain = jax.jit(fn, compiler_options=FAST_COMPILE), jax.jit(fn)
+    state = {"fast": True}
+
+    def call(*args):
+        if state["fast"]:
+            try:
+                return fast(*args)
+            except Exception:  # an XLA without these options (a real error raises again below)
+                state["fast"] = False
+        return plain(*args)
+    return call
+
+
+def _proba_fn(cfg, d: int):
+    """The jitted p(positive | x) of cfg's architecture on d inputs and the model, kept in
+    ``_PROBA``."""
+    import jax
 
     from mlx.models import make_model
-    if cfg.model == "logreg" and cfg.precision == "float32":  # its apply, in numpy: no compile
-        b = np.asarray(params["b"], np.float32)[:, 0]
-        b0 = np.float32(np.asarray(params["b0"]).reshape(-1)[0])
-        return lambda x: 0.5 * (1.0 + np.tanh(0.5 * (np.asarray(x, np.float32) @ b + b0)))
     key = (cfg.model, d, tuple(cfg.hidden), cfg.activation, cfg.precision)
     if key not in _PROBA:
         model = make_model(cfg.model, d=d, k_out=1, hidden=cfg.hidden, activation=cfg.activation,
                            precision=cfg.precision)
-        _PROBA[key] = jax.jit(lambda q, x: jax.nn.sigmoid(model.apply(q, x)[:, 0]))
-    f = _PROBA[key]
-    p = jax.tree_util.tree_map(jnp.asarray, params)
-    return lambda x: np.asarray(f(p, jnp.asarray(x, jnp.float32)))
+        _PROBA[key] = (_fast_jit(lambda q, x: jax.nn.sigmoid(model.apply(q, x)[:, 0])), model)
+    return _PROBA[key]
+
+
+def _numpy_proba(cfg) -> bool:
+    return cfg.model == "logreg" and cfg.precision == "float32"
+
+
+def proba_of(cfg, d: int, params) -> Callable:
+    """p(positive | x) of a d-input binary model, x float32[m, d] in [0, 1]; one jitted
+    function per architecture (shared by every task and params of that shape)."""
+    import jax
+    if _numpy_proba(cfg):  # its apply, in numpy: no compile
+        b = np.asarray(params["b"], np.float32)[:, 0]
+        b0 = np.float32(np.asarray(params["b0"]).reshape(-1)[0])
+        return lambda x: 0.5 * (1.0 + np.tanh(0.5 * (np.asarray(x, np.float32) @ b + b0)))
+    f = _proba_fn(cfg, d)[0]
+    p = jax.device_put(params)  # (jnp.asarray would compile a small copy program per shape)
+    return lambda x: np.asarray(f(p, jax.device_put(np.asarray(x, np.float32))))
+
+
+def prepare_proba(cfg, d: int, rows: int) -> None:
+    """Compile :func:`proba_of`'s function for cfg's architecture on float32[rows, d] (the
+    decision boundary's chunks) before any params exist."""
+    if not _numpy_proba(cfg):
+        f, model = _proba_fn(cfg, d)
+        f(_zeros_like_init(model), np.zeros((rows, d), np.float32)).block_until_ready()
 
 
 def config_of(row: dict):
@@ -146,10 +258,13 @@ def config_of(row: dict):
 
 class PlaneFits:
     """The PCA planes of the tasks and the 2-D models of the best configs
-    (:func:`train_plane_model`), in one background thread: a sweep asks for a model x task's
-    as soon as its configs are trained, so its compile (most of its cost, and JAX leaves the GIL
-    for it) runs while the next configs train, not at the end. Each is computed once; a plane
-    that fails is its Future's exception. :meth:`close` drops what has not started."""
+    (:func:`train_plane_model`), in one background thread. A sweep can :meth:`prepare` a model x
+    task when its group starts (the plane and the compiles, which need only shapes: they run
+    while the main thread compiles the group's own program, and JAX leaves the GIL for them) and
+    asks for its :meth:`fit` as soon as its configs are trained (then a few milliseconds of
+    training). Each is computed once; a plane that fails is its Future's exception, a failed
+    preparation is only lost time (the fit compiles again and says why). :meth:`close` drops
+    what has not started."""
 
     def __init__(self, grid: int):
         from concurrent.futures import ThreadPoolExecutor
@@ -172,6 +287,14 @@ class PlaneFits:
         if task not in self.planes:
             self.planes[task] = self.pool.submit(self._plane, td)
         return self.planes[task]
+
+    def prepare(self, specs: list):
+        """Start the planes of the tasks of specs [(cfg, task, TaskData)] and compile, from
+        their static facts, what the :meth:`fit` of any config of their groups needs
+        (:func:`prepare_plane_models`): known before their best configs are."""
+        for _, task, td in specs:
+            self.plane(task, td)
+        return self.pool.submit(prepare_plane_models, [(cfg, td) for cfg, _, td in specs], self.grid)
 
     def fit(self, row: dict, task: str, td):
         """Future of the 2-D model with the settings of ``row`` on the task's plane."""

@@ -15,7 +15,7 @@ from mlx.tasks import TaskData
 from mlx.track.files import atomic_write_bytes, atomic_write_json
 from mlx.train import scale_inputs
 from mlx.viz import boundaries, diagnostics, filters, style_figures
-from mlx.viz.boundary_models import plane_task, proba_2d
+from mlx.viz.boundary_models import train_2d
 from mlx.viz.common import CAPTIONS, figure_to_png_bytes
 
 PCA_FIT_MAX = 10_000  # training examples used to fit the two principal components
@@ -28,14 +28,6 @@ def predict_logits(cfg, td: TaskData, params, x: np.ndarray, chunk: int = 4096) 
     fn = jax.jit(lambda p, xb: model.apply(p, scale_inputs(xb)))
     return np.concatenate([np.asarray(fn(params, x[i:i + chunk])) for i in range(0, len(x), chunk)]
                           or [np.zeros((0, td.k_out), np.float32)])
-
-
-def _train_2d(cfg, td: TaskData, mean, comps):
-    """The same model trained on the two principal-component coordinates only."""
-    from mlx.train import fit
-    cfg2, td2 = plane_task(cfg, td, mean, comps)
-    params2, _, _ = fit(cfg2, td2)
-    return td2.x_test, proba_2d(cfg2, params2)
 
 
 MAX_EPOCH_FILTERS = 10
@@ -127,7 +119,7 @@ def _boundary_figures(cfg, td: TaskData, p) -> dict:
         td.x_test.astype(np.float32) / 255.0, td.y_test, proba, mean=mean, components=comps,
         class_names=(names[0], names[1]), title=f"{cfg.model} on {td.task.name}: p(x) on the PC1-PC2 plane"),
         CAPTIONS["decision_boundary"])}
-    z_te, proba2 = _train_2d(cfg, td, mean, comps)
+    z_te, proba2 = train_2d(cfg, td, mean, comps)  # the sweep's 2-D model too
     out["decision_boundary_2d"] = (boundaries.decision_boundary_2d(
         z_te, td.y_test, proba2, class_names=(names[0], names[1]),
         title=f"{cfg.model} trained on the 2 principal components only ({td.task.name})"),

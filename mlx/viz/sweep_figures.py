@@ -25,7 +25,7 @@ import numpy as np
 from mlx.sweep.tables import best_rows
 from mlx.track.files import atomic_write_bytes
 from mlx.viz import boundaries, comparison, filters, style_figures
-from mlx.viz.boundary_models import TWO_D_EPOCHS, PlaneFits, config_of, proba_of
+from mlx.viz.boundary_models import BOUNDARY_CHUNK, TWO_D_EPOCHS, PlaneFits, config_of, proba_of
 from mlx.viz.common import figure_to_png_bytes
 
 GRID = 120  # lattice of the decision-boundary pictures (per axis; contours are interpolated)
@@ -214,7 +214,7 @@ def _boundary_figure(prow, entry, td, model, task, plane):
     proba = proba_of(config_of(prow), td.x_train.shape[1], entry[2])
     return boundaries.decision_boundary(
         td.x_test.astype(np.float32) / 255.0, td.y_test, proba, mean=mean, components=comps,
-        class_names=(names[0], names[1]), grid=GRID,
+        class_names=(names[0], names[1]), grid=GRID, chunk=BOUNDARY_CHUNK,
         title=f"{model} on {task}, best config ({prow['name']}, after {_epochs(entry[3])}):\n"
               f"p(x) on the PC1-PC2 plane (plane pixels clipped to [0, 1])")
 

@@ -1,5 +1,9 @@
-"""The pictures' 2-D models (mlx.viz.boundary_models.PlaneFits) in a sweep: each model x task's
-starts as soon as its configs are trained, while the next groups train, and is trained once."""
+"""The pictures' 2-D models (mlx.viz.boundary_models.PlaneFits) in a sweep: compiled together in
+one program from the start, each model x task's trained as soon as its configs are, while the
+next groups train, and once."""
+import jax
+import numpy as np
+
 from mlx.sweep import engine
 from mlx.sweep.runner import run_sweep
 from mlx.viz import boundary_models
@@ -49,3 +53,32 @@ def test_a_model_x_task_s_2d_model_starts_before_the_next_groups_train(tmp_path,
     assert sorted(e[1] for e in events if e[0] == "trained 2-D") == ["logreg", "mlp"]  # once each
     for m in ("logreg", "mlp"):
         assert (folder / f"decision_boundary_2d_{m}-0v1.png").stat().st_size > 1000
+
+
+def test_the_2d_models_compile_once_together_and_each_trains_alone_as_in_its_own_program(tmp_path, monkeypatch):
+    bundles = []
+    init = boundary_models._Bundle.__init__
+
+    def counted(self, specs):
+        bundles.append([c.model for c, _, _ in specs])
+        init(self, specs)
+    monkeypatch.setattr(boundary_models, "_PROGRAMS", {})
+    monkeypatch.setattr(boundary_models._Bundle, "__init__", counted)
+    (tmp_path / "s.yaml").write_text(SWEEP)
+    folder = run_sweep([str(tmp_path / "s.yaml"), "data=sample", "wandb=disabled", f"out={tmp_path}"], quiet=True)
+    assert bundles == [["logreg", "mlp"]]  # one compile for both 2-D models, none at their turn
+    for m in ("logreg", "mlp"):
+        assert (folder / f"decision_boundary_2d_{m}-0v1.png").stat().st_size > 1000
+    # a slot of the bundle (the others at 0 epochs) trains what the model's own program trains
+    from mlx.config import make_config
+    from mlx.train import hparams, seed_keys
+    cfg2 = boundary_models.plane_config(make_config({"model": "mlp", "hidden": [8], "epochs": 3, "task": "0v1"}))
+    x = np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int32)
+    args = (hparams(0.5, 0.0), seed_keys(3), x, y, np.int32(3))
+    boundary_models.plane_programs([(boundary_models.plane_config(cfg2.replace(model="logreg")), 300, 1), (cfg2, 300, 1)])
+    bundle, slot = boundary_models._PROGRAMS[boundary_models._program_key(cfg2, 300, 1)]
+    assert slot == 1
+    alone = boundary_models._Bundle([(cfg2, 300, 1)])
+    for a, b in zip(jax.tree_util.tree_leaves(bundle(slot, args)), jax.tree_util.tree_leaves(alone(0, args))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)

@@ -52,3 +52,27 @@ def test_with_wandb_runs_best_the_best_logreg_run_has_its_filters(tmp_path):
     assert rf.name == _best_name(folder)
     keys = {k for r in wandb_history(rf) for k in r}
     assert "pictures/filter/_type" in keys and _evolution_steps(rf) == [1, 2, 3, 4]
+
+
+def test_held_runs_of_a_finished_model_x_task_go_to_w_and_b_without_waiting_for_the_rest(tmp_path):
+    """A sweep queues the held best runs of a model x task as soon as its configs are trained;
+    the others stay held until theirs are."""
+    from mlx.sweep.views import RunViews
+
+    class Writer:
+        errors: list = []
+        submitted: list = []
+
+        def submit(self, folder, *rest, evolution=None):
+            self.submitted.append(folder.name)
+
+    w = Writer()
+    views = RunViews(tmp_path, "true", "all", w, pictures=True, budget_best={})
+    views.held = {(m, t, e): (f"{m}-{t}-{e}", (tmp_path / f"{m}-{t}-{e}", {}, [], {}, None))
+                  for m in ("logreg", "mlp") for t in ("0v1", "4vrest") for e in (1, 5)}
+    views.submit_held(("logreg", "4vrest"))
+    assert w.submitted == ["logreg-4vrest-1", "logreg-4vrest-5"]
+    assert sorted(views.held) == [(m, t, e) for m, t in [("logreg", "0v1"), ("mlp", "0v1"), ("mlp", "4vrest")]
+                                  for e in (1, 5)]
+    views.submit_held()
+    assert len(w.submitted) == 8 and views.held == {}

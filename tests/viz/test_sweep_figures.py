@@ -18,7 +18,7 @@ from _util import built_once
 from PIL import Image
 
 from mlx.sweep.tables import best_rows
-from mlx.viz import boundary_models
+from mlx.viz import boundary_models, run_figures
 from mlx.viz import lane_images as LI
 from mlx.viz import style_figures
 from mlx.viz.lane_images import lane_image, lane_images
@@ -269,18 +269,26 @@ def test_a_failing_figure_is_one_warning_and_the_others_are_drawn(sweep, tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(caps)
 
 
-def test_train_2d_is_run_pictures_2d_model(sweep):
-    """The sweep's 2-D model (cheaper compile) is mlx train's _train_2d: same probabilities."""
-    from mlx.viz.run_figures import _train_2d
+@pytest.mark.parametrize("model", ["logreg", "mlp"])
+def test_the_2d_program_trains_what_mlx_train_trains_and_compiles_once_for_every_budget(sweep, model, monkeypatch):
+    """train_2d (the sweep's and mlx train's 2-D model) runs make_fit_params: make_train's
+    training without the evaluation, so the same params as mlx.train.fit on the plane task;
+    the epochs are an argument, so budgets 1 and 3 of a constant schedule share one compile."""
+    from mlx.train import fit
+    monkeypatch.setattr(boundary_models, "_PROGRAMS", {})
     td = sweep["tds"]["0v1"]
-    row = next(r for r in sweep["rows"] if r["model"] == "mlp" and r["task"] == "0v1")
-    cfg = boundary_models.config_of(row)
+    row = next(r for r in sweep["rows"] if r["model"] == model and r["task"] == "0v1")
     plane = boundary_models.pca_plane(td)
-    z1, f1 = boundary_models.train_2d(cfg, td, *plane)
-    z2, f2 = _train_2d(cfg, td, *plane)
-    np.testing.assert_allclose(z1, z2)
     pts = np.random.default_rng(0).normal(scale=3, size=(500, 2)).astype(np.float32)
-    np.testing.assert_allclose(f1(pts), f2(pts), atol=1e-4)
+    for epochs in (1, 3):
+        cfg = boundary_models.config_of(row).replace(epochs=epochs, lr=0.3)
+        z1, f1 = boundary_models.train_2d(cfg, td, *plane)
+        cfg2, td2 = boundary_models.plane_task(cfg, td, *plane)
+        params, _, _ = fit(cfg2, td2)
+        np.testing.assert_array_equal(z1, td2.x_test)
+        np.testing.assert_allclose(f1(pts), boundary_models.proba_2d(cfg2, params)(pts), atol=1e-5)
+    assert len(boundary_models._PROGRAMS) == 1
+    assert run_figures.train_2d is boundary_models.train_2d  # mlx train's 2-D picture is this model
 
 
 def test_pca_plane_is_pca_fit(sweep):
