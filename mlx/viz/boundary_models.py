@@ -169,15 +169,36 @@ def train_2d(cfg, td, mean, comps):
     return td2.x_test, proba_2d(cfg2, params2)
 
 
+PREPARE_MAX_BYTES = 256 << 20  # larger models are not prepared ahead (their own group may be refused)
+
+
+def _small(cfg, d: int, rows: int) -> bool:
+    """Whether cfg's model on d inputs has params and activations on ``rows`` rows within
+    PREPARE_MAX_BYTES (shapes only, nothing allocated)."""
+    import jax
+
+    from mlx.models import make_model
+    model = make_model(cfg.model, d=d, k_out=1, hidden=cfg.hidden, activation=cfg.activation,
+                       precision=cfg.precision)
+    shapes = jax.tree_util.tree_leaves(jax.eval_shape(model.init, jax.random.key(0)))
+    widest = max([d, *[int(w) for w in (cfg.hidden if cfg.model == "mlp" else ())]])
+    return 4 * (sum(int(np.prod(x.shape)) for x in shapes) + rows * widest) <= PREPARE_MAX_BYTES
+
+
 def prepare_plane_models(specs: list, grid: int) -> None:
     """Compile, before the settings of the best configs are known (only shapes matter), what
     their 2-D models and decision boundaries need: for specs [(cfg, TaskData)], one
     :func:`plane_programs` bundle of their 2-D programs, their lattice p(x) (:func:`proba_2d`
-    on grid x grid points) and the p(x) of the d-input models on the boundary's chunks."""
+    on grid x grid points) and the p(x) of the d-input models on the boundary's chunks. Models
+    over PREPARE_MAX_BYTES are left to their turn: a sweep may refuse their programs as too big
+    for the device, and preparing them must not take that memory first."""
+    chunk = min(BOUNDARY_CHUNK, grid * grid)
+    specs = [(cfg, td) for cfg, td in specs
+             if _small(cfg, td.x_train.shape[1], chunk) and _small(plane_config(cfg), 2, grid * grid)]
     plane_programs([(plane_config(cfg), len(td.x_train), td.k_out) for cfg, td in specs])
     for cfg, td in specs:
         prepare_proba(plane_config(cfg), 2, grid * grid)
-        prepare_proba(cfg, td.x_train.shape[1], min(BOUNDARY_CHUNK, grid * grid))
+        prepare_proba(cfg, td.x_train.shape[1], chunk)
 
 
 def train_plane_model(row: dict, td, plane, grid: int):

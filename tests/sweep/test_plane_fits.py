@@ -82,3 +82,21 @@ def test_the_2d_models_compile_once_together_and_each_trains_alone_as_in_its_own
     alone = boundary_models._Bundle([(cfg2, 300, 1)])
     for a, b in zip(jax.tree_util.tree_leaves(bundle(slot, args)), jax.tree_util.tree_leaves(alone(0, args))):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+
+
+def test_a_model_too_big_to_prepare_is_left_to_its_turn(monkeypatch):
+    """A sweep prepares its 2-D models before its groups' memory checks: a huge one is skipped
+    (shapes only are read), never allocated or compiled ahead."""
+    from mlx.config import make_config
+    monkeypatch.setattr(boundary_models, "_PROGRAMS", {})
+    calls = []
+    monkeypatch.setattr(boundary_models, "prepare_proba", lambda *a: calls.append(a))
+
+    class Td:
+        x_train = np.zeros((100, 784), np.uint8)
+        k_out = 1
+    small = make_config({"model": "mlp", "hidden": [8], "task": "0v1"})
+    huge = make_config({"model": "mlp", "hidden": [65536, 65536], "task": "0v1"})
+    boundary_models.prepare_plane_models([(huge, Td), (small, Td)], grid=20)
+    assert list(boundary_models._PROGRAMS) == [boundary_models._program_key(boundary_models.plane_config(small), 100, 1)]
+    assert len(calls) == 2 and all(list(c[0].hidden) == [8] for c in calls)
