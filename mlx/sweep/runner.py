@@ -143,13 +143,14 @@ class Sweep:
         left: dict = {}  # (model, task) -> its groups still to train
         for g in groups:
             left[(g.cfg.model, g.cfg.task)] = left.get((g.cfg.model, g.cfg.task), 0) + 1
-        todo = [g for g in groups if not all(config_id(cfgs[ci]) in self.done for ci, _, _ in g.members)]
+        ids = [[config_id(cfgs[ci]) for ci, _, _ in g.members] for g in groups]
+        done = [all(i in self.done for i in gids) for gids in ids]
         if whole and self.fits is not None:  # a model x task of one group: its best is in it
-            self.prepare_fits([g.cfg for g in todo if left[(g.cfg.model, g.cfg.task)] == 1])
+            self.prepare_fits([g.cfg for g, d in zip(groups, done)
+                               if not d and left[(g.cfg.model, g.cfg.task)] == 1])
         for gi, g in enumerate(groups):
-            ids = [config_id(cfgs[ci]) for ci, _, _ in g.members]
-            if all(i in self.done for i in ids):
-                rows += [self.done[i] for i in ids]
+            if done[gi]:
+                rows += [self.done[i] for i in ids[gi]]
                 self.relog(cfgs, offset, g.members)
             else:
                 rows += self.train_group(cfgs, offset, g, gi, len(groups))
@@ -180,8 +181,7 @@ class Sweep:
             if td is not None:
                 specs.append((cfg, cfg.task, td))
         try:
-            if specs:
-                self.fits.prepare(specs)
+            self.fits.prepare(specs)
         except Exception as e:  # pictures never stop the sweep (each fit compiles at its turn)
             warn(f"the 2-D models were not prepared ({type(e).__name__}: {e})")
 

@@ -2,9 +2,10 @@
 PCA plane of a task's training pixels (:func:`pca_plane`), p(positive | x) of a best config's
 params (:func:`proba_of`), and the one training the pictures add: the best config's model
 trained on the two principal components only (:func:`train_2d`, :func:`train_plane_model`),
-by a small training program (:func:`plane_program`), compiled for all of a sweep's 2-D models at
-once before their best configs are known (:func:`prepare_plane_models`). One jitted p(x) per architecture is kept in ``_PROBA``,
-one compiled 2-D program per set of static facts in ``_PROGRAMS``.
+by a small training program (:func:`plane_program`), compiled for all of a sweep's 2-D models
+at once before their best configs are known (:func:`prepare_plane_models`). One jitted p(x) per
+architecture is kept in ``_PROBA``, one compiled 2-D program per set of static facts in
+``_PROGRAMS``.
 """
 from __future__ import annotations
 
@@ -77,11 +78,16 @@ def plane_task(cfg, td, mean, comps):
     return plane_config(cfg), td2
 
 
-def _zeros_like_init(model):
-    """Zero params with the model's structure, shapes and dtypes (traced only: no compile)."""
+def _init_shapes(model):
+    """The model's params as shapes and dtypes (traced only: nothing compiled or allocated)."""
     import jax
-    shapes = jax.eval_shape(model.init, jax.random.key(0))
-    return jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
+    return jax.eval_shape(model.init, jax.random.key(0))
+
+
+def _zeros_like_init(model):
+    """Zero params with the model's structure, shapes and dtypes."""
+    import jax
+    return jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), _init_shapes(model))
 
 
 def proba_2d(cfg2, params2) -> Callable:
@@ -180,7 +186,7 @@ def _small(cfg, d: int, rows: int) -> bool:
     from mlx.models import make_model
     model = make_model(cfg.model, d=d, k_out=1, hidden=cfg.hidden, activation=cfg.activation,
                        precision=cfg.precision)
-    shapes = jax.tree_util.tree_leaves(jax.eval_shape(model.init, jax.random.key(0)))
+    shapes = jax.tree_util.tree_leaves(_init_shapes(model))
     widest = max([d, *[int(w) for w in (cfg.hidden if cfg.model == "mlp" else ())]])
     return 4 * (sum(int(np.prod(x.shape)) for x in shapes) + rows * widest) <= PREPARE_MAX_BYTES
 
@@ -279,10 +285,10 @@ def config_of(row: dict):
 
 class PlaneFits:
     """The PCA planes of the tasks and the 2-D models of the best configs
-    (:func:`train_plane_model`), in one background thread. A sweep can :meth:`prepare` a model x
-    task when its group starts (the plane and the compiles, which need only shapes: they run
-    while the main thread compiles the group's own program, and JAX leaves the GIL for them) and
-    asks for its :meth:`fit` as soon as its configs are trained (then a few milliseconds of
+    (:func:`train_plane_model`), in one background thread. A sweep :meth:`prepare`\ s its model x
+    tasks when it starts (the planes, and the compiles, which need only shapes: one program for
+    all the 2-D models, built while the groups train; JAX leaves the GIL for it) and asks for a
+    model x task's :meth:`fit` as soon as its configs are trained (then a few milliseconds of
     training). Each is computed once; a plane that fails is its Future's exception, a failed
     preparation is only lost time (the fit compiles again and says why). :meth:`close` drops
     what has not started."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from mlx import styles
@@ -15,7 +14,7 @@ from mlx.tasks import TaskData
 from mlx.track.files import atomic_write_bytes, atomic_write_json
 from mlx.train import scale_inputs
 from mlx.viz import boundaries, diagnostics, filters, style_figures
-from mlx.viz.boundary_models import train_2d
+from mlx.viz.boundary_models import proba_of, train_2d
 from mlx.viz.common import CAPTIONS, figure_to_png_bytes
 
 PCA_FIT_MAX = 10_000  # training examples used to fit the two principal components
@@ -111,10 +110,7 @@ def _boundary_figures(cfg, td: TaskData, p) -> dict:
     rng = np.random.default_rng(0)
     sub = rng.choice(len(td.x_train), min(PCA_FIT_MAX, len(td.x_train)), replace=False)
     mean, comps = styles.pca_fit(td.x_train[np.sort(sub)].astype(np.float32) / 255.0, 2)
-    model = make_model(cfg.model, d=td.x_train.shape[1], k_out=1, hidden=cfg.hidden,
-                       activation=cfg.activation, precision=cfg.precision)
-    f = jax.jit(lambda q, x: jax.nn.sigmoid(model.apply(q, x)[:, 0]))
-    proba = lambda x: np.asarray(f(p, jnp.asarray(x, jnp.float32)))  # noqa: E731
+    proba = proba_of(cfg, td.x_train.shape[1], p)  # as the sweep's boundaries evaluate it
     out = {"decision_boundary": (boundaries.decision_boundary(
         td.x_test.astype(np.float32) / 255.0, td.y_test, proba, mean=mean, components=comps,
         class_names=(names[0], names[1]), title=f"{cfg.model} on {td.task.name}: p(x) on the PC1-PC2 plane"),
