@@ -205,6 +205,9 @@ class _Interrupt:
         signal.signal(signal.SIGINT, self.handler)
         self._prev_hook = sys.unraisablehook
         sys.unraisablehook = self.unraisable
+        import logging  # JAX logs a Ctrl-C met in a host callback as a failure, traceback and all
+        logging.getLogger("jax._src.debugging").addFilter(
+            lambda r: not (r.exc_info and r.exc_info[0] and issubclass(r.exc_info[0], KeyboardInterrupt)))
 
     def handler(self, signum, frame):
         self.hit = True
@@ -288,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return _INTERRUPT.report()
+    except Exception:  # Ctrl-C turned into another error on its way (JAX wraps one raised in a
+        if _INTERRUPT.hit:  # host callback, e.g. the per-epoch progress, in a JaxRuntimeError)
+            return _INTERRUPT.report()
+        raise
     if _INTERRUPT.hit:  # interrupted, but something swallowed it: it still counts
         return _INTERRUPT.report()
     return code

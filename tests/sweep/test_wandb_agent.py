@@ -243,3 +243,30 @@ def test_ctrl_c_swallowed_by_a_gc_callback_still_stops():
                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # mlx leaves it so
     assert r.returncode == 130, (r.returncode, r.stdout, r.stderr)
     assert r.stdout.split() == ["swallowed"] and r.stderr.strip() == "mlx: interrupted", (r.stdout, r.stderr)
+
+
+IN_CALLBACK = '''
+import os, signal
+import jax, jax.numpy as jnp
+import mlx.cli as cli
+
+def spin(argv):
+    def progress(x):  # as mlx train's per-epoch progress callback would meet Ctrl-C
+        os.kill(os.getpid(), signal.SIGINT)
+    jax.block_until_ready(jax.jit(lambda x: (jax.debug.callback(progress, x), x + 1)[1])(jnp.ones(2)))
+    print("finished", flush=True)
+    return 0
+
+cli.COMMANDS["spin"] = spin
+cli.entry(["spin"])
+'''
+
+
+def test_ctrl_c_inside_a_jax_host_callback_still_exits_130_without_a_traceback():
+    """JAX turns a KeyboardInterrupt raised in a host callback into a JaxRuntimeError."""
+    import signal
+    r = subprocess.run([sys.executable, "-c", IN_CALLBACK], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert r.returncode == 130, (r.returncode, r.stdout, r.stderr[-3000:])
+    assert "finished" not in r.stdout and r.stderr.strip().endswith("mlx: interrupted"), r.stderr[-3000:]
+    assert "Traceback" not in r.stderr, r.stderr[-3000:]
