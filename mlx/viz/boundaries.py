@@ -113,8 +113,19 @@ def decision_boundary(
     CLIPPED to [0, 1] before evaluation (the plane leaves the valid pixel range), in chunks of
     a fixed size. This is a 2-D slice of a d-dimensional model: a point's colour region is
     where its projection lands, not necessarily its own prediction. At most max_points points
-    are drawn (deterministic subsample with seed).
+    are drawn (deterministic subsample with seed). The numbers are :func:`plane_slice`, the
+    picture :func:`slice_figure`.
     """
+    return slice_figure(plane_slice(x_test, y_test, predict_proba, mean=mean, components=components,
+                                    grid=grid, chunk=chunk),
+                        class_names=class_names, title=title, max_points=max_points, seed=seed)
+
+
+def plane_slice(x_test: Any, y_test: Any, predict_proba: Callable[[np.ndarray], Any], *, mean: Any,
+                components: Any, grid: int = 200, chunk: int = 8192) -> dict:
+    """What :func:`decision_boundary` draws, computed (no matplotlib): {"z": float[n, 2] test
+    points on the plane, "y": int[n], "ga", "gb": the lattice's axes, "prob": float[grid, grid],
+    p on the lattice (row = pc2 value)}."""
     x = np.asarray(x_test, dtype=np.float64)
     y = np.asarray(y_test).reshape(-1)
     mean = np.asarray(mean, dtype=np.float64).reshape(-1)
@@ -138,8 +149,14 @@ def decision_boundary(
         return np.clip(coords[start:stop] @ basis, 0.0, 1.0)
 
     prob = _evaluate_in_chunks(predict_proba, rows, flat_a.size, chunk).reshape(aa.shape)
+    return {"z": z, "y": y, "ga": ga, "gb": gb, "prob": prob}
+
+
+def slice_figure(sl: dict, *, class_names: tuple[str, str] = ("0", "1"), title: str | None = None,
+                 max_points: int = 2000, seed: int = 0) -> Figure:
+    """The figure of :func:`decision_boundary` from its numbers (:func:`plane_slice`)."""
     fig = Figure(figsize=(7.4, 6.0))
-    _boundary_axes(fig, ga, gb, prob, z, y, class_names, max_points, seed,
+    _boundary_axes(fig, sl["ga"], sl["gb"], sl["prob"], sl["z"], sl["y"], class_names, max_points, seed,
                    "PC 1 coordinate", "PC 2 coordinate")
     fig.suptitle(title or "Decision boundary on the plane of the first two principal components\n"
                           "(784-input model, plane pixels clipped to [0, 1])", fontsize=11)

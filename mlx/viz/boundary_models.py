@@ -221,6 +221,15 @@ def train_plane_model(row: dict, td, plane, grid: int):
     return z_te, proba
 
 
+def plane_slice_of(row: dict, params, td, plane, grid: int) -> dict:
+    """:func:`mlx.viz.boundaries.plane_slice` of params (of the model of ``row``) on the PCA
+    plane (mean, comps) of ``td``: the numbers of its decision-boundary figure."""
+    from mlx.viz.boundaries import plane_slice
+    mean, comps = plane
+    return plane_slice(td.x_test.astype(np.float32) / 255.0, td.y_test,
+                       proba_of(config_of(row), td.x_train.shape[1], params),
+                       mean=mean, components=comps, grid=grid, chunk=BOUNDARY_CHUNK)
+
 
 def _fast_jit(fn: Callable) -> Callable:
     """jax.jit of fn compiled with FAST_COMPILE (a third of the compile of a 784-input MLP's
@@ -284,22 +293,27 @@ def config_of(row: dict):
 
 
 class PlaneFits:
-    """The PCA planes of the tasks and the 2-D models of the best configs
-    (:func:`train_plane_model`), in one background thread. A sweep :meth:`prepare`\ s its model x
-    tasks when it starts (the planes, and the compiles, which need only shapes: one program for
-    all the 2-D models, built while the groups train; JAX leaves the GIL for it) and asks for a
-    model x task's :meth:`fit` as soon as its configs are trained (then a few milliseconds of
-    training). Each is computed once; a plane that fails is its Future's exception, a failed
-    preparation is only lost time (the fit compiles again and says why). :meth:`close` drops
-    what has not started."""
+    """The PCA planes of the tasks, the 2-D models of the best configs
+    (:func:`train_plane_model`) and the best params' p(x) on the planes (:meth:`slice`), in one
+    background thread, and the figures of the model x tasks
+    whose configs are all trained, in a second one (:meth:`draw`; it waits for the first, never
+    the other way round). A sweep :meth:`prepare`\ s its model x tasks when it starts (the
+    planes, and the compiles, which need only shapes: one program for all the 2-D models, built
+    while the groups train; JAX leaves the GIL for it) and asks for a model x task's :meth:`fit`
+    as soon as its configs are trained (then a few milliseconds of training). Each is computed
+    once; a plane that fails is its Future's exception, a failed preparation is only lost time
+    (the fit compiles again and says why). :meth:`close` drops what has not started."""
 
     def __init__(self, grid: int):
         from concurrent.futures import ThreadPoolExecutor
         self.grid = grid
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlx-2d")
+        self.drawer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlx-draw")
         self.planes: dict = {}  # task -> Future of (mean, comps)
         self.fits: dict = {}    # (task, run name) -> Future of (z_test, proba)
+        self.slices: dict = {}  # (task, run name) -> Future of its plane_slice_of
         self.seconds: dict = {}  # "pca_plane" -> wall seconds computing the planes
+        self.closing = False     # set by close: drawing stops at its next figure
 
     def _plane(self, td):
         import time
@@ -331,5 +345,22 @@ class PlaneFits:
             self.fits[key] = self.pool.submit(lambda: train_plane_model(row, td, plane.result(), self.grid))
         return self.fits[key]
 
+    def slice(self, row: dict, params, task: str, td):
+        """Future of the p(x) of ``params`` (the model of ``row``) on the task's PCA plane
+        (:func:`plane_slice_of`), computed in the background thread."""
+        key = (task, row["name"])
+        if key not in self.slices:
+            plane = self.plane(task, td)
+            self.slices[key] = self.pool.submit(lambda: plane_slice_of(row, params, td, plane.result(), self.grid))
+        return self.slices[key]
+
+    def draw(self, fn: Callable, *args, **kwargs):
+        """Future of fn(*args, **kwargs) in the drawing thread (one figure at a time, in the order
+        asked; matplotlib is not drawn from two threads at once as long as the caller waits for
+        these before it draws itself)."""
+        return self.drawer.submit(fn, *args, **kwargs)
+
     def close(self) -> None:
+        self.closing = True
+        self.drawer.shutdown(wait=True, cancel_futures=True)
         self.pool.shutdown(wait=True, cancel_futures=True)

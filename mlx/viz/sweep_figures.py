@@ -25,7 +25,7 @@ import numpy as np
 from mlx.sweep.tables import best_rows
 from mlx.track.files import atomic_write_bytes
 from mlx.viz import boundaries, comparison, filters, style_figures
-from mlx.viz.boundary_models import BOUNDARY_CHUNK, TWO_D_EPOCHS, PlaneFits, config_of, proba_of
+from mlx.viz.boundary_models import TWO_D_EPOCHS, PlaneFits
 from mlx.viz.common import figure_to_png_bytes
 
 GRID = 120  # lattice of the decision-boundary pictures (per axis; contours are interpolated)
@@ -67,11 +67,14 @@ class _Sweep:
     planes: dict           # {task: (mean, comps) or the Exception that stopped it}
     boundary: list         # the (model, task) pairs with decision boundaries
     fits: dict             # {(model, task): Future of the 2-D model}
+    slices: dict           # {(model, task): (the best params' row, Future of their p(x) on the plane)}
+    captions: dict         # {file name: caption} of what emit wrote
 
 
 def draw_sweep_pictures(folder, rows, best_params, snapshots, task_data, *,
                         metric: str = "test_accuracy", goal: str = "maximize",
-                        timings: dict | None = None, fits: PlaneFits | None = None) -> dict[str, str]:
+                        timings: dict | None = None, fits: PlaneFits | None = None,
+                        drawn: dict | None = None) -> dict[str, str]:
     """Write the sweep-level PNGs into ``folder`` (never outside it); returns {file name: caption}.
 
     rows: the sweep's rows (config fields, name, index, history, final metrics, diverged,
@@ -79,50 +82,106 @@ def draw_sweep_pictures(folder, rows, best_params, snapshots, task_data, *,
     epochs trained)}. snapshots: {(model, task, epoch budget): float[epochs, d, k]} per-epoch
     logreg filters of the best lane of that budget (may be empty). task_data: {task name: TaskData}.
 
-    For each best (model, task) of a binary image task: ``decision_boundary_<model>-<task>.png``
-    (the best params' p(x) on the PC1-PC2 plane of the task's data) and
-    ``decision_boundary_2d_<model>-<task>.png`` (the same model with the best config's settings,
-    trained on the 2 principal components only, :func:`mlx.viz.boundary_models.train_2d`: the one
-    training this adds, in a background thread while the other figures are drawn);
-    ``filter_evolution_<model>-<task>.png`` from snapshots (a row per epoch budget); ``learning_curves.png`` (test
-    accuracy and loss per epoch of the best config per model x task x budget); for each Nvrest
-    task ``styles_<task>.png`` and ``style_recall_<task>.png`` (per-style recall of the best
-    logreg and the best MLP at their budgets, style counts on the axis). Each is drawn once; one
-    that fails is a one-line warning on stderr and the others are still drawn. timings, when
-    given, gets the wall seconds of each file (and of "pca_plane") for the sweep's own records.
-    fits: the planes and 2-D models, where a sweep started them while it trained (else made here).
+    Per model x task (:func:`draw_model_task_pictures`), for each best (model, task) of a binary
+    image task: ``decision_boundary_<model>-<task>.png`` (the best params' p(x) on the PC1-PC2
+    plane of the task's data) and ``decision_boundary_2d_<model>-<task>.png`` (the same model
+    with the best config's settings, trained on the 2 principal components only,
+    :func:`mlx.viz.boundary_models.train_2d`: the one training this adds);
+    ``filter_evolution_<model>-<task>.png`` from snapshots (a row per epoch budget). For the
+    sweep as a whole: ``learning_curves.png`` (test accuracy and loss per epoch of the best
+    config per model x task x budget); for each Nvrest task ``styles_<task>.png`` and
+    ``style_recall_<task>.png`` (per-style recall of the best logreg and the best MLP at their
+    budgets, style counts on the axis). Each is drawn once; one that fails is a one-line warning
+    on stderr and the others are still drawn. timings, when given, gets the wall seconds of each
+    file (and of "pca_plane") for the sweep's own records. fits: the planes and 2-D models, where
+    a sweep started them while it trained (else made here). drawn: {(model, task): its captions}
+    of the model x tasks whose figures a sweep drew while it trained (not drawn again here).
+    The captions come in :func:`figure_order`.
     """
-    rows = sorted(rows, key=lambda r: r["index"])
-    task_data = task_data or {}
-    captions: dict[str, str] = {}
+    drawn = drawn or {}
     timings = {} if timings is None else timings
-    best_mt = best_rows(rows, lambda r: (r["model"], r["task"]), metric, goal)
-    # The 2-D models are the only training here: they run in one background thread (JAX leaves
-    # the GIL while it compiles and computes) while this thread draws the other figures.
-    boundary = [(m, t) for (m, t) in sorted(best_mt) if t in task_data
-                and task_data[t].k_out == 1 and task_data[t].image_shape is not None]
     own = fits is None
     fits = PlaneFits(GRID) if own else fits
     try:
-        # started here, or found in fits where the sweep started them while it trained
-        started = {(m, t): fits.fit(best_mt[(m, t)], t, task_data[t]) for m, t in boundary}
-        planes = _planes(boundary, fits, timings)
-        sw = _Sweep(partial(_emit, Path(folder), captions, timings), rows, best_mt,
-                    best_rows(rows, lambda r: (r["model"], r["task"], int(r["epochs"])), metric, goal),
-                    best_params, snapshots or {}, task_data, planes, boundary,
-                    {mt: f for mt, f in started.items() if not isinstance(planes[mt[1]], Exception)})
-        for family in (_filter_evolutions, _decision_boundaries, _styles, _learning_curves,
-                       _decision_boundaries_2d):
-            family(sw)
+        sw = _sweep_of(Path(folder), rows, best_params, snapshots, task_data or {}, metric, goal,
+                       timings, fits, skip=set(drawn))
+        for family in (*_SWEEP_WIDE, *_PER_MODEL_TASK):
+            family(sw)  # the sweep-wide first: the 2-D models and p(x) are computed in the background meanwhile
     finally:  # an interrupt does not wait for 2-D models nobody will draw
         if own:
             fits.close()
-    return captions
+    captions = dict(sw.captions)
+    for done in drawn.values():
+        captions.update(done)
+    return {f: captions[f] for f in sorted(captions, key=figure_order)}
 
 
-def _emit(folder: Path, captions: dict, timings: dict, fname: str, caption: str, draw: Callable) -> None:
+def draw_model_task_pictures(folder, rows, best_params, snapshots, task: str, td, *, fits: PlaneFits,
+                             metric: str = "test_accuracy", goal: str = "maximize",
+                             timings: dict | None = None) -> dict[str, str]:
+    """The figures of one model x task (rows: all of its rows, its configs all trained): its
+    filter evolution and its two decision boundaries, as :func:`draw_sweep_pictures` draws them
+    (the same functions, from the same final inputs; td: the TaskData of ``task``). A sweep
+    calls this in the pictures' drawing thread (:meth:`PlaneFits.draw`) as soon as a model x
+    task's last group is trained, so its figures are drawn while the next groups train, and
+    hands the captions to :func:`draw_sweep_pictures` as ``drawn``. Returns {file name: caption}."""
+    timings = {} if timings is None else timings
+    sw = _sweep_of(Path(folder), rows, best_params, snapshots, {task: td}, metric, goal, timings, fits)
+    for family in _PER_MODEL_TASK:
+        family(sw)
+    return sw.captions
+
+
+# The order of the sweep's figures (captions, pictures.json, the summary run): (file name
+# prefix, family, place within a model x task or task), the family's figures by name.
+_ORDER = (("filter_evolution_", 0, 0), ("decision_boundary_2d_", 1, 1), ("decision_boundary_", 1, 0),
+          ("styles_", 2, 0), ("style_recall_", 2, 1), ("learning_curves", 3, 0))
+
+
+def figure_order(fname: str) -> tuple:
+    """Sort key of a sweep figure's file name: by family, each model x task's decision
+    boundary on the PCA plane next to its 2-D model's, each task's styles next to their recall."""
+    for prefix, family, place in _ORDER:
+        if fname.startswith(prefix):
+            return (family, fname[len(prefix):], place)
+    return (len(_ORDER), fname, 0)
+
+
+def _sweep_of(folder: Path, rows, best_params, snapshots, task_data: dict, metric, goal, timings,
+              fits: PlaneFits, skip: set = frozenset()) -> "_Sweep":
+    """What the families draw from; the model x tasks in skip are left out of the per model x
+    task families. Starts (or finds started) the 2-D models of the boundaries to draw."""
+    rows = sorted(rows, key=lambda r: r["index"])
+    captions: dict[str, str] = {}
+    best_mt = best_rows(rows, lambda r: (r["model"], r["task"]), metric, goal)
+    # The 2-D models are the only training here: they run in the background thread (JAX leaves
+    # the GIL while it compiles and computes) while this thread draws the other figures.
+    boundary = [(m, t) for (m, t) in sorted(best_mt) if t in task_data and (m, t) not in skip
+                and task_data[t].k_out == 1 and task_data[t].image_shape is not None]
+    started = {(m, t): fits.fit(best_mt[(m, t)], t, task_data[t]) for m, t in boundary}
+    planes = _planes(boundary, fits, timings)
+    by_name = {r["name"]: r for r in rows}
+    slices = {}
+    for m, t in boundary:  # the best params' p(x) on the plane, computed in the background too
+        entry = best_params.get((m, t))
+        if entry is not None and not isinstance(planes[t], Exception):
+            prow = by_name.get(entry[1], best_mt[(m, t)])
+            slices[(m, t)] = (prow, fits.slice(prow, entry[2], t, task_data[t]))
+    return _Sweep(partial(_emit, folder, captions, timings, lambda: fits.closing), rows, best_mt,
+                  best_rows(rows, lambda r: (r["model"], r["task"], int(r["epochs"])), metric, goal),
+                  best_params, {k: v for k, v in (snapshots or {}).items() if tuple(k[:2]) not in skip},
+                  task_data, planes, boundary,
+                  {mt: f for mt, f in started.items() if not isinstance(planes[mt[1]], Exception)}, slices,
+                  captions)
+
+
+def _emit(folder: Path, captions: dict, timings: dict, stopped: Callable, fname: str, caption: str,
+          draw: Callable) -> None:
     """Draw one figure and write it as folder/fname with its caption; a figure that fails (or a
-    name that would leave the folder) is one warning. Its wall seconds go to timings."""
+    name that would leave the folder) is one warning. Its wall seconds go to timings. Nothing
+    is drawn once stopped() (an interrupted sweep closing its pictures' threads)."""
+    if stopped():
+        return
     path = folder / fname
     if path.resolve().parent != folder.resolve():  # a name can never leave the folder
         warn(f"{fname!r} is not a plain file name; not drawn")
@@ -195,26 +254,22 @@ def _filter_evolution_figure(budgets, model, task, names, td, who):
 
 def _decision_boundaries(sw: _Sweep) -> None:
     """decision_boundary_<model>-<task>.png: the best params' p(x) on the PCA plane of the task."""
-    by_name = {r["name"]: r for r in sw.rows}
     for model, task in sw.boundary:
-        td, row, entry = sw.task_data[task], sw.best_mt[(model, task)], sw.best_params.get((model, task))
-        if entry is None or isinstance(sw.planes.get(task), Exception):
+        if (model, task) not in sw.slices:
             continue
-        prow = by_name.get(entry[1], row)
+        entry = sw.best_params[(model, task)]
+        prow, fut = sw.slices[(model, task)]
         sw.emit(f"decision_boundary_{_safe(model)}-{_safe(task)}.png",
                 f"The best {model} on {task} ({_about(prow)}; its lane's params after "
                 f"{_epochs(entry[3])}) seen on the plane of the first two principal components of the task's "
                 f"training images: p(x), black line p = 0.5, test points by true class.",
-                partial(_boundary_figure, prow, entry, td, model, task, sw.planes[task]))
+                partial(_boundary_figure, prow, entry, fut, sw.task_data[task], model, task))
 
 
-def _boundary_figure(prow, entry, td, model, task, plane):
-    mean, comps = plane
+def _boundary_figure(prow, entry, fut, td, model, task):
     names = tuple(td.class_names)
-    proba = proba_of(config_of(prow), td.x_train.shape[1], entry[2])
-    return boundaries.decision_boundary(
-        td.x_test.astype(np.float32) / 255.0, td.y_test, proba, mean=mean, components=comps,
-        class_names=(names[0], names[1]), grid=GRID, chunk=BOUNDARY_CHUNK,
+    return boundaries.slice_figure(
+        fut.result(), class_names=(names[0], names[1]),
         title=f"{model} on {task}, best config ({prow['name']}, after {_epochs(entry[3])}):\n"
               f"p(x) on the PC1-PC2 plane (plane pixels clipped to [0, 1])")
 
@@ -308,3 +363,7 @@ def _learning_curves_figure(best_mte: dict):
                "test_accuracy": r["history"]["test_accuracy"], "test_loss": r["history"]["test_loss"]}
               for (m, t, e), r in sorted(best_mte.items())]
     return comparison.learning_curves_figure(curves) if curves else None
+
+
+_PER_MODEL_TASK = (_filter_evolutions, _decision_boundaries, _decision_boundaries_2d)
+_SWEEP_WIDE = (_styles, _learning_curves)

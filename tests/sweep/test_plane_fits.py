@@ -55,6 +55,53 @@ def test_a_model_x_task_s_2d_model_starts_before_the_next_groups_train(tmp_path,
         assert (folder / f"decision_boundary_2d_{m}-0v1.png").stat().st_size > 1000
 
 
+def test_a_finished_model_x_task_s_figures_are_drawn_in_the_background_and_the_rest_at_the_end(tmp_path, monkeypatch):
+    """logreg's group done: its figures are handed to the drawing thread before mlp's group
+    trains; mlp's (the last group's) and the sweep-wide ones are drawn at the end; each once."""
+    import threading
+
+    from mlx.sweep import runner
+    from mlx.viz import sweep_figures
+    events = []
+    train, per_mt, emit, end = (engine.ChunkRunner.train, sweep_figures.draw_model_task_pictures,
+                                sweep_figures._emit, runner.Sweep.draw_pictures)
+
+    def logged_train(self, *a, **k):
+        events.append(("train", self.cfg.model))
+        return train(self, *a, **k)
+
+    def logged_per_mt(folder, rows, *a, **k):
+        events.append(("model x task", rows[0]["model"], threading.current_thread().name))
+        return per_mt(folder, rows, *a, **k)
+
+    def logged_emit(folder, captions, timings, stopped, fname, *a):
+        events.append(("drew", fname, threading.current_thread().name))
+        return emit(folder, captions, timings, stopped, fname, *a)
+
+    def logged_end(self, rows):
+        events.append(("end",))
+        return end(self, rows)
+    monkeypatch.setattr(engine.ChunkRunner, "train", logged_train)
+    monkeypatch.setattr(sweep_figures, "draw_model_task_pictures", logged_per_mt)
+    monkeypatch.setattr(sweep_figures, "_emit", logged_emit)
+    monkeypatch.setattr(runner.Sweep, "draw_pictures", logged_end)
+    (tmp_path / "s.yaml").write_text(SWEEP)
+    folder = run_sweep([str(tmp_path / "s.yaml"), "data=sample", "wandb=disabled", f"out={tmp_path}"], quiet=True)
+    at = {e: i for i, e in enumerate(events)}
+    handed = [e for e in events if e[0] == "model x task"]
+    assert [e[1] for e in handed] == ["logreg"] and handed[0][2].startswith("mlx-draw")
+    assert at[("train", "logreg")] < at[handed[0]] < at[("train", "mlp")]
+    drew = [e for e in events if e[0] == "drew"]
+    assert sorted(e[1] for e in drew) == sorted(
+        [f"decision_boundary{k}_{m}-0v1.png" for k in ("", "_2d") for m in ("logreg", "mlp")]
+        + ["filter_evolution_logreg-0v1.png", "learning_curves.png"])  # once each
+    assert all(e[2].startswith("mlx-draw") for e in drew)  # one thread draws: matplotlib is not thread-safe
+    for e in drew:  # (when logreg's are drawn depends on the machine: only their hand-over is ordered)
+        if "mlp" in e[1] or e[1] == "learning_curves.png":
+            assert at[e] > at[("end",)], e
+        assert (folder / e[1]).stat().st_size > 1000
+
+
 def test_the_2d_models_compile_once_together_and_each_trains_alone_as_in_its_own_program(tmp_path, monkeypatch):
     bundles = []
     init = boundary_models._Bundle.__init__

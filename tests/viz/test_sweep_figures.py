@@ -253,6 +253,28 @@ def test_best_is_best_key(sweep, drawn):
     assert best_rows(rs, lambda r: r["model"], "test_loss", "minimize")["m"]["index"] == 2
 
 
+def test_what_the_sweep_drew_while_it_trained_is_what_its_results_draw(sweep, drawn):
+    """The sweep drew each finished model x task's figures in its drawing thread while the next
+    groups trained, and the rest at the end: byte for byte what draw_sweep_pictures draws from
+    the sweep's saved results afterwards, listed in pictures.json in figure_order."""
+    from mlx.viz.sweep_figures import figure_order
+    for name in sorted(_expected_files()):
+        assert (sweep["folder"] / name).read_bytes() == (drawn["out"] / name).read_bytes(), name
+    listed = list(json.loads((sweep["folder"] / "pictures.json").read_text()))
+    ours = [n for n in listed if n in _expected_files()]
+    assert ours == sorted(_expected_files(), key=figure_order) == list(drawn["captions"])
+    assert ours[:3] == ["filter_evolution_logreg-0v1.png", "filter_evolution_logreg-4vrest.png",
+                        "decision_boundary_logreg-0v1.png"]
+    assert ours[3] == "decision_boundary_2d_logreg-0v1.png" and ours[-1] == "learning_curves.png"
+
+
+def test_a_stopped_drawing_draws_nothing_more(tmp_path):
+    from mlx.viz.sweep_figures import _emit
+    calls, caps, secs = [], {}, {}
+    _emit(tmp_path, caps, secs, lambda: True, "a.png", "caption", lambda: calls.append(1))
+    assert calls == [] and caps == {} and list(tmp_path.iterdir()) == []
+
+
 def test_a_failing_figure_is_one_warning_and_the_others_are_drawn(sweep, tmp_path, monkeypatch, capfd):
     def broken(*a, **k):
         raise RuntimeError("no styles today\nsecond line")
