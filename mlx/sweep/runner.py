@@ -207,9 +207,10 @@ class Sweep:
                 draw_model_task_pictures, self.folder, mine,
                 {k: v for k, v in self.best_params.items() if k == mt},
                 {bk: v[2] for bk, v in self.budget_best.items() if bk[:2] == mt}, cfg.task, td,
-                fits=self.fits, metric=self.metric, goal=self.goal, timings=timings), timings)
+                fits=self.fits, metric=self.metric, goal=self.goal, timings=timings,
+                styles=cfg.task not in {t for _, t in self.drawing}), timings)
         except Exception as e:  # pictures never stop the sweep (the end tries again, and says why)
-            warn(f"the 2-D model of {cfg.model} on {cfg.task} did not start ({type(e).__name__}: {e})")
+            warn(f"the pictures of {cfg.model} on {cfg.task} did not start ({type(e).__name__}: {e})")
 
     def train_group(self, cfgs, offset, g, gi, n_groups) -> list[dict]:
         from mlx.sweep.hyperband import rungs, stop_lanes

@@ -69,6 +69,7 @@ class _Sweep:
     fits: dict             # {(model, task): Future of the 2-D model}
     slices: dict           # {(model, task): (the best params' row, Future of their p(x) on the plane)}
     captions: dict         # {file name: caption} of what emit wrote
+    done: set = frozenset()  # file names drawn before (while the sweep trained): not drawn again
 
 
 def draw_sweep_pictures(folder, rows, best_params, snapshots, task_data, *,
@@ -105,6 +106,7 @@ def draw_sweep_pictures(folder, rows, best_params, snapshots, task_data, *,
     try:
         sw = _sweep_of(Path(folder), rows, best_params, snapshots, task_data or {}, metric, goal,
                        timings, fits, skip=set(drawn))
+        sw.done = {f for captions in drawn.values() for f in captions}
         for family in (*_SWEEP_WIDE, *_PER_MODEL_TASK):
             family(sw)  # the sweep-wide first: the 2-D models and p(x) are computed in the background meanwhile
     finally:  # an interrupt does not wait for 2-D models nobody will draw
@@ -118,16 +120,17 @@ def draw_sweep_pictures(folder, rows, best_params, snapshots, task_data, *,
 
 def draw_model_task_pictures(folder, rows, best_params, snapshots, task: str, td, *, fits: PlaneFits,
                              metric: str = "test_accuracy", goal: str = "maximize",
-                             timings: dict | None = None) -> dict[str, str]:
+                             timings: dict | None = None, styles: bool = False) -> dict[str, str]:
     """The figures of one model x task (rows: all of its rows, its configs all trained): its
     filter evolution and its two decision boundaries, as :func:`draw_sweep_pictures` draws them
     (the same functions, from the same final inputs; td: the TaskData of ``task``). A sweep
     calls this in the pictures' drawing thread (:meth:`PlaneFits.draw`) as soon as a model x
     task's last group is trained, so its figures are drawn while the next groups train, and
-    hands the captions to :func:`draw_sweep_pictures` as ``drawn``. Returns {file name: caption}."""
+    hands the captions to :func:`draw_sweep_pictures` as ``drawn``. styles: also the task's
+    styles figure (it needs the task's data only). Returns {file name: caption}."""
     timings = {} if timings is None else timings
     sw = _sweep_of(Path(folder), rows, best_params, snapshots, {task: td}, metric, goal, timings, fits)
-    for family in _PER_MODEL_TASK:
+    for family in (_styles, *_PER_MODEL_TASK) if styles else _PER_MODEL_TASK:
         family(sw)
     return sw.captions
 
@@ -302,17 +305,26 @@ def _boundary_2d_figure(fut, row, td, model, task, n_ep):
 
 
 def _styles(sw: _Sweep) -> None:
-    """styles_<task>.png and style_recall_<task>.png: the styles of the digit of each Nvrest
-    task, and the per-style recall of the best configs."""
+    """styles_<task>.png: the styles of the digit of each Nvrest task (from its data only)."""
     for task in sorted({r["task"] for r in sw.rows}):
         td = sw.task_data.get(task)
-        if td is None or td.task.kind != "rest" or td.styles is None:
+        if td is None or td.task.kind != "rest" or td.styles is None or f"styles_{_safe(task)}.png" in sw.done:
             continue
         digit, cl = td.task.b, td.styles
         sw.emit(f"styles_{_safe(task)}.png",
                 f"The styles of a {digit} found by k-means on PCA components of the training {digit}s "
                 f"(k = {cl.k} by silhouette): each style's mean image and members from typical to unusual.",
                 partial(_styles_figure, td, cl, digit))
+
+
+def _style_recalls(sw: _Sweep) -> None:
+    """style_recall_<task>.png: the per-style recall of the best config of each model on each
+    Nvrest task."""
+    for task in sorted({r["task"] for r in sw.rows}):
+        td = sw.task_data.get(task)
+        if td is None or td.task.kind != "rest" or td.styles is None:
+            continue
+        digit, cl = td.task.b, td.styles
         per_model = {m: r for (m, t), r in sorted(sw.best_mt.items()) if t == task and r.get("style_recall")}
         if not per_model:
             continue
@@ -366,4 +378,4 @@ def _learning_curves_figure(best_mte: dict):
 
 
 _PER_MODEL_TASK = (_filter_evolutions, _decision_boundaries, _decision_boundaries_2d)
-_SWEEP_WIDE = (_styles, _learning_curves)
+_SWEEP_WIDE = (_styles, _style_recalls, _learning_curves)
