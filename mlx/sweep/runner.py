@@ -13,7 +13,6 @@ sweep runs, its folder is locked: a second ``mlx sweep`` into it stops with one 
 """
 from __future__ import annotations
 
-import gc
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from mlx.config import FIELDS, Config, make_config, role_key
+from mlx.config import Config, make_config, role_key
 from mlx.errors import UsageError
 from mlx.sweep.best import best_key, load_best, load_budget_best, save_best, save_budget_best
 from mlx.sweep.configs import plan_configs, run_bayes
@@ -30,6 +29,7 @@ from mlx.sweep.folder import (append_rows, config_id, group_id, load_done, load_
                               safe_folder_name, sweep_folder, sweep_identity)
 from mlx.sweep.options import AUTO_ALL_UP_TO, SWEEP_KEYS, init_distributed, parse_sweep_argv, wandb_policy
 from mlx.sweep.plan import choose_chunk, plan_chunks
+from mlx.sweep.pictures import SweepPictures
 from mlx.sweep.views import RunViews
 from mlx.track.files import atomic_write_json
 from mlx.track.wandb_writer import WandbWriter
@@ -42,7 +42,7 @@ def _progress(total: int, quiet: bool):
     return tqdm(total=total, unit="cfg", desc="sweep", dynamic_ncols=True)
 
 
-class Sweep:
+class Sweep(SweepPictures):
     """One ``mlx sweep`` invocation: configs in, rows and files out (process 0 writes)."""
 
     def __init__(self, spec, opts: dict, fixed: dict, folder: Path, *, say, quiet: bool):
@@ -164,54 +164,6 @@ class Sweep:
                     self.views.submit_held((g.cfg.model, g.cfg.task))
         return rows
 
-    def _plane_task(self, cfg: Config):
-        """cfg's TaskData where its pictures have decision boundaries (binary images), else None."""
-        td = self.task_data(cfg)
-        return td if td.k_out == 1 and td.image_shape is not None else None
-
-    def prepare_fits(self, cfgs: list[Config]):
-        """Compile, while the groups train, the 2-D models of the model x tasks of cfgs (one
-        group each) in one program (mlx.viz.boundary_models.PlaneFits.prepare); their task data
-        are loaded now. A task that cannot load is skipped here: its group says why."""
-        from mlx.sweep.tables import warn
-        specs = []
-        for cfg in cfgs:
-            try:
-                td = self._plane_task(cfg)
-            except Exception:  # noqa: BLE001  (the group's own load raises it, in its turn)
-                continue
-            if td is not None:
-                specs.append((cfg, cfg.task, td))
-        try:
-            self.fits.prepare(specs)
-        except Exception as e:  # pictures never stop the sweep (each fit compiles at its turn)
-            warn(f"the 2-D models were not prepared ({type(e).__name__}: {e})")
-
-    def start_fit(self, cfg: Config, rows: list[dict], *, draw: bool = True):
-        """Start the 2-D model of the best config of cfg's model x task (its configs all
-        trained) and, with draw, the drawing of that model x task's figures (in the background,
-        while the next groups train; mlx.viz.sweep_figures.draw_model_task_pictures)."""
-        from mlx.sweep.tables import best_rows, warn
-        from mlx.viz.sweep_figures import draw_model_task_pictures
-        mt = (cfg.model, cfg.task)
-        try:
-            mine = [r for r in rows if (r["model"], r["task"]) == mt]
-            best = best_rows(mine, lambda r: (r["model"], r["task"]), self.metric, self.goal).get(mt)
-            td = self.task_data(cfg)
-            if best is not None and td.k_out == 1 and td.image_shape is not None:
-                self.fits.fit(best, cfg.task, td)
-            if not draw:
-                return
-            timings: dict = {}
-            self.drawing[mt] = (self.fits.draw(
-                draw_model_task_pictures, self.folder, mine,
-                {k: v for k, v in self.best_params.items() if k == mt},
-                {bk: v[2] for bk, v in self.budget_best.items() if bk[:2] == mt}, cfg.task, td,
-                fits=self.fits, metric=self.metric, goal=self.goal, timings=timings,
-                styles=cfg.task not in {t for _, t in self.drawing}), timings)
-        except Exception as e:  # pictures never stop the sweep (the end tries again, and says why)
-            warn(f"the pictures of {cfg.model} on {cfg.task} did not start ({type(e).__name__}: {e})")
-
     def train_group(self, cfgs, offset, g, gi, n_groups) -> list[dict]:
         from mlx.sweep.hyperband import rungs, stop_lanes
         td = self.task_data(g.cfg)
@@ -322,48 +274,6 @@ class Sweep:
             self.say(f"  group {gi + 1}/{n_groups} {g.cfg.model} {g.cfg.task}: "
                      f"{len(self.done)}/{self.n_total} configs done, {el:.1f}s elapsed, "
                      f"{rate:.2f} configs/s, ETA {eta:.0f}s")
-
-    def draw_pictures(self, rows: list[dict]):
-        """The sweep's own pictures (boundaries, styles, learning curves, filter evolution),
-        drawn once per sweep from the best configs: those of the model x tasks drawn while the
-        sweep trained are waited for, the rest drawn now; their seconds go to sweep.json
-        (pictures_seconds: the time spent here, after the training)."""
-        t0 = time.perf_counter()
-        timings = self.stats.setdefault("picture_seconds_by_file", {})
-        try:
-            from mlx.viz.sweep_figures import draw_sweep_pictures
-            drawn = self._drawn(timings)
-            first = {}
-            for r in rows:
-                first.setdefault(r["task"], r)
-            tds = {t: self.task_data(make_config({k: r[k] for k in FIELDS if k in r}))
-                   for t, r in first.items()}
-            gc.freeze()  # the drawing's many short-lived objects: no rescans of the sweep's heap
-            try:  # in the drawing thread (warm: matplotlib's font cache is per thread)
-                self.picture_captions = self.fits.draw(
-                    draw_sweep_pictures, self.folder, rows, self.best_params,
-                    {bb: v[2] for bb, v in self.budget_best.items()}, tds, metric=self.metric,
-                    goal=self.goal, timings=timings, fits=self.fits, drawn=drawn).result()
-            finally:
-                gc.unfreeze()
-        except Exception as e:  # pictures never lose the sweep's results
-            from mlx.sweep.tables import warn
-            warn(f"the sweep's pictures were not drawn ({type(e).__name__}: {' '.join(str(e).split())[:200]})")
-        self.stats["pictures_seconds"] = time.perf_counter() - t0
-
-    def _drawn(self, timings: dict) -> dict:
-        """{(model, task): captions} of the figures drawn while the sweep trained (waited for);
-        a model x task whose drawing failed is drawn again by the caller, and says why."""
-        from mlx.sweep.tables import warn
-        drawn = {}
-        for mt, (future, seconds) in self.drawing.items():
-            try:
-                drawn[mt] = future.result()
-                timings.update(seconds)
-            except Exception as e:
-                warn(f"the figures of {mt[0]} on {mt[1]} were not drawn while the sweep trained "
-                     f"({type(e).__name__}: {e}); drawing them now")
-        return drawn
 
     def close(self):
         if self.bar is not None:
