@@ -16,8 +16,9 @@ class SweepPictures:
 
     def _plane_task(self, cfg: Config):
         """cfg's TaskData where its pictures have decision boundaries (binary images), else None."""
+        from mlx.viz.boundary_models import has_plane
         td = self.task_data(cfg)
-        return td if td.k_out == 1 and td.image_shape is not None else None
+        return td if has_plane(td) else None
 
     def prepare_fits(self, cfgs: list[Config]):
         """Compile, while the groups train, the 2-D models of the model x tasks of cfgs (one
@@ -48,7 +49,7 @@ class SweepPictures:
             mine = [r for r in rows if (r["model"], r["task"]) == mt]
             best = best_rows(mine, lambda r: (r["model"], r["task"]), self.metric, self.goal).get(mt)
             td = self.task_data(cfg)
-            if best is not None and td.k_out == 1 and td.image_shape is not None:
+            if best is not None and self._plane_task(cfg) is not None:
                 self.fits.fit(best, cfg.task, td)
             if not draw:
                 return

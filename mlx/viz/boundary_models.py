@@ -42,6 +42,11 @@ def pca_plane(td) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), comps.astype(np.float32)
 
 
+def has_plane(td) -> bool:
+    """Whether a task's pictures have decision boundaries: a binary task on images."""
+    return td.k_out == 1 and td.image_shape is not None
+
+
 def _plane_points(z: np.ndarray, grid: int) -> np.ndarray:
     """float32[grid*grid, 2]: the lattice mlx.viz.boundaries.decision_boundary_2d evaluates."""
     from mlx.viz.boundaries import plane_axes

@@ -25,7 +25,7 @@ import numpy as np
 from mlx.sweep.tables import best_rows
 from mlx.track.files import atomic_write_bytes
 from mlx.viz import boundaries, comparison, filters, style_figures
-from mlx.viz.boundary_models import TWO_D_EPOCHS, PlaneFits
+from mlx.viz.boundary_models import TWO_D_EPOCHS, PlaneFits, has_plane
 from mlx.viz.common import figure_to_png_bytes
 
 GRID = 120  # lattice of the decision-boundary pictures (per axis; contours are interpolated)
@@ -160,7 +160,7 @@ def _sweep_of(folder: Path, rows, best_params, snapshots, task_data: dict, metri
     # The 2-D models are the only training here: they run in the background thread (JAX leaves
     # the GIL while it compiles and computes) while this thread draws the other figures.
     boundary = [(m, t) for (m, t) in sorted(best_mt) if t in task_data and (m, t) not in skip
-                and task_data[t].k_out == 1 and task_data[t].image_shape is not None]
+                and has_plane(task_data[t])]
     started = {(m, t): fits.fit(best_mt[(m, t)], t, task_data[t]) for m, t in boundary}
     planes = _planes(boundary, fits, timings)
     by_name = {r["name"]: r for r in rows}

@@ -236,11 +236,16 @@ cli.entry(["spin"])
 '''
 
 
-def test_ctrl_c_swallowed_by_a_gc_callback_still_stops():
+def _run_with_default_sigint(script: str):
+    """python -c script in the project root with SIGINT at its default: a suite started with
+    SIGINT ignored (nohup, `&`) must not pass that on, because mlx leaves an ignored SIGINT so."""
     import signal
-    r = subprocess.run([sys.executable, "-c", SWALLOWED], cwd=ROOT, capture_output=True, text=True,
-                       timeout=120,  # a suite started with SIGINT ignored (nohup, `&`) must not pass that on:
-                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # mlx leaves it so
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def test_ctrl_c_swallowed_by_a_gc_callback_still_stops():
+    r = _run_with_default_sigint(SWALLOWED)
     assert r.returncode == 130, (r.returncode, r.stdout, r.stderr)
     assert r.stdout.split() == ["swallowed"] and r.stderr.strip() == "mlx: interrupted", (r.stdout, r.stderr)
 
@@ -264,9 +269,7 @@ cli.entry(["spin"])
 
 def test_ctrl_c_inside_a_jax_host_callback_still_exits_130_without_a_traceback():
     """JAX turns a KeyboardInterrupt raised in a host callback into a JaxRuntimeError."""
-    import signal
-    r = subprocess.run([sys.executable, "-c", IN_CALLBACK], cwd=ROOT, capture_output=True, text=True,
-                       timeout=120, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    r = _run_with_default_sigint(IN_CALLBACK)
     assert r.returncode == 130, (r.returncode, r.stdout, r.stderr[-3000:])
     assert "finished" not in r.stdout and r.stderr.strip().endswith("mlx: interrupted"), r.stderr[-3000:]
     assert "Traceback" not in r.stderr, r.stderr[-3000:]
