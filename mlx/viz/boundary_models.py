@@ -57,8 +57,13 @@ def _plane_points(z: np.ndarray, grid: int) -> np.ndarray:
 
 # Options for the tiny 2-D programs: XLA's backend at level 0 compiles them in about 60% of the
 # time (they train 3 to a few hundred parameters on 2 inputs for at most 5 epochs: their run
-# time is milliseconds either way); refused options fall back to the default compile.
-FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+# time is milliseconds either way), and XLA:CPU's older loop emitters instead of its fusion
+# emitters take about a third off again (the threefry hashes of init and data order are most
+# of these programs: their fusions compile much faster that way; the params come out
+# bit-identical, checked on the default sweep's four 2-D models). Refused options fall back to
+# the default compile.
+FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True,
+                "xla_cpu_use_fusion_emitters": False}
 TWO_D_EPOCHS = 5
 BOUNDARY_CHUNK = 8192  # rows per call of a 784-input model's p(x) on the decision boundary's lattice
 _PROBA: dict = {}  # jitted p(positive | x) per architecture
