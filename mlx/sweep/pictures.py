@@ -43,13 +43,14 @@ class SweepPictures:
         trained) and, with draw, the drawing of that model x task's figures (in the background,
         while the next groups train; mlx.viz.sweep_figures.draw_model_task_pictures)."""
         from mlx.sweep.tables import best_rows, warn
+        from mlx.viz.boundary_models import has_plane
         from mlx.viz.sweep_figures import draw_model_task_pictures
         mt = (cfg.model, cfg.task)
         try:
             mine = [r for r in rows if (r["model"], r["task"]) == mt]
             best = best_rows(mine, lambda r: (r["model"], r["task"]), self.metric, self.goal).get(mt)
             td = self.task_data(cfg)
-            if best is not None and self._plane_task(cfg) is not None:
+            if best is not None and has_plane(td):
                 self.fits.fit(best, cfg.task, td)
             if not draw:
                 return

@@ -304,13 +304,19 @@ def _boundary_2d_figure(fut, row, td, model, task, n_ep):
 # ---------------------------------------------------------------- styles
 
 
-def _styles(sw: _Sweep) -> None:
-    """styles_<task>.png: the styles of the digit of each Nvrest task (from its data only)."""
+def _style_tasks(sw: _Sweep):
+    """(task, td, digit, styles) of each Nvrest task of the sweep whose styles were found."""
     for task in sorted({r["task"] for r in sw.rows}):
         td = sw.task_data.get(task)
-        if td is None or td.task.kind != "rest" or td.styles is None or f"styles_{_safe(task)}.png" in sw.done:
+        if td is not None and td.task.kind == "rest" and td.styles is not None:
+            yield task, td, td.task.b, td.styles
+
+
+def _styles(sw: _Sweep) -> None:
+    """styles_<task>.png: the styles of the digit of each Nvrest task (from its data only)."""
+    for task, td, digit, cl in _style_tasks(sw):
+        if f"styles_{_safe(task)}.png" in sw.done:
             continue
-        digit, cl = td.task.b, td.styles
         sw.emit(f"styles_{_safe(task)}.png",
                 f"The styles of a {digit} found by k-means on PCA components of the training {digit}s "
                 f"(k = {cl.k} by silhouette): each style's mean image and members from typical to unusual.",
@@ -320,11 +326,7 @@ def _styles(sw: _Sweep) -> None:
 def _style_recalls(sw: _Sweep) -> None:
     """style_recall_<task>.png: the per-style recall of the best config of each model on each
     Nvrest task."""
-    for task in sorted({r["task"] for r in sw.rows}):
-        td = sw.task_data.get(task)
-        if td is None or td.task.kind != "rest" or td.styles is None:
-            continue
-        digit, cl = td.task.b, td.styles
+    for task, td, digit, cl in _style_tasks(sw):
         per_model = {m: r for (m, t), r in sorted(sw.best_mt.items()) if t == task and r.get("style_recall")}
         if not per_model:
             continue
