@@ -14,4 +14,5 @@ if not __package__:  # run by path, not with -m
 
 from mlx.cli import entry  # noqa: E402
 
-entry()
+if __name__ == "__main__":  # not when a spawned worker process imports this as __mp_main__
+    entry()
