@@ -3,9 +3,9 @@ PCA plane of a task's training pixels (:func:`pca_plane`), p(positive | x) of a 
 params (:func:`proba_of`), and the one training the pictures add: the best config's model
 trained on the two principal components only (:func:`train_2d`, :func:`train_plane_model`),
 by a small training program (:func:`plane_program`), compiled for all of a sweep's 2-D models
-at once before their best configs are known (:func:`prepare_plane_models`). One jitted p(x) per
-architecture is kept in ``_PROBA``, one compiled 2-D program per set of static facts in
-``_PROGRAMS``.
+at once before their best configs are known (:func:`prepare_plane_models`). p(x) of float32
+models is numpy (no compile); one jitted p(x) per other architecture is kept in ``_PROBA``, one
+compiled 2-D program per set of static facts in ``_PROGRAMS``.
 """
 from __future__ import annotations
 
@@ -61,9 +61,11 @@ def _plane_points(z: np.ndarray, grid: int) -> np.ndarray:
 # emitters take about a third off again (the threefry hashes of init and data order are most
 # of these programs: their fusions compile much faster that way; the params come out
 # bit-identical, checked on the default sweep's four 2-D models, and so does a 784-input MLP's
-# p(x), no slower). Refused options fall back to the default compile.
+# p(x), no slower). One codegen split instead of XLA's default parallel split takes about a
+# tenth off the CPU of their compile again (2.2 against 2.4-2.7 CPU-s for the four programs
+# alone, params bit-identical). Refused options fall back to the default compile.
 FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True,
-                "xla_cpu_use_fusion_emitters": False}
+                "xla_cpu_use_fusion_emitters": False, "xla_cpu_parallel_codegen_split_count": 1}
 TWO_D_EPOCHS = 5
 BOUNDARY_CHUNK = 8192  # rows per call of a 784-input model's p(x) on the decision boundary's lattice
 _PROBA: dict = {}  # jitted p(positive | x) per architecture
@@ -272,18 +274,50 @@ def _proba_fn(cfg, d: int):
     return _PROBA[key]
 
 
+# The activations of mlx.models.ACTIVATIONS in numpy (gelu: flax's default, the tanh form).
+_NUMPY_ACTIVATIONS = {
+    "relu": lambda h: np.maximum(h, np.float32(0)),
+    "tanh": np.tanh,
+    "gelu": lambda h: np.float32(0.5) * h * (np.float32(1) + np.tanh(
+        np.float32(np.sqrt(2 / np.pi)) * (h + np.float32(0.044715) * h * h * h))),
+}
+
+
 def _numpy_proba(cfg) -> bool:
-    return cfg.model == "logreg" and cfg.precision == "float32"
+    """Whether cfg's p(x) is evaluated in numpy (no XLA program to compile: the pictures' p(x)
+    are a few matmuls on at most grid x grid rows, where a compile costs more CPU than the
+    evaluation): float32 logistic regressions and MLPs with a known activation."""
+    return cfg.precision == "float32" and (
+        cfg.model == "logreg" or cfg.model == "mlp" and cfg.activation in _NUMPY_ACTIVATIONS)
+
+
+def _numpy_logit(cfg, params) -> Callable:
+    """x float32[m, d] -> float32[m]: the positive-class logit of mlx.models' apply, in numpy."""
+    if cfg.model == "logreg":
+        b = np.asarray(params["b"], np.float32)[:, 0]
+        b0 = np.float32(np.asarray(params["b0"]).reshape(-1)[0])
+        return lambda x: x @ b + b0
+    act = _NUMPY_ACTIVATIONS[cfg.activation]
+    layers = [(np.asarray(params[f"hidden_{i}"]["kernel"], np.float32),
+               np.asarray(params[f"hidden_{i}"]["bias"], np.float32)) for i in range(len(cfg.hidden))]
+    w_out = np.asarray(params["out"]["kernel"], np.float32)[:, 0]
+    b_out = np.float32(np.asarray(params["out"]["bias"]).reshape(-1)[0])
+
+    def logit(x):
+        for w, b in layers:
+            x = act(x @ w + b)
+        return x @ w_out + b_out
+    return logit
 
 
 def proba_of(cfg, d: int, params) -> Callable:
-    """p(positive | x) of a d-input binary model, x float32[m, d] in [0, 1]; one jitted
+    """p(positive | x) of a d-input binary model, x float32[m, d] in [0, 1]: in numpy where
+    :func:`_numpy_proba` (equal to the jitted apply to float32 rounding), else one jitted
     function per architecture (shared by every task and params of that shape)."""
     import jax
     if _numpy_proba(cfg):  # its apply, in numpy: no compile
-        b = np.asarray(params["b"], np.float32)[:, 0]
-        b0 = np.float32(np.asarray(params["b0"]).reshape(-1)[0])
-        return lambda x: 0.5 * (1.0 + np.tanh(0.5 * (np.asarray(x, np.float32) @ b + b0)))
+        logit = _numpy_logit(cfg, params)
+        return lambda x: 0.5 * (1.0 + np.tanh(0.5 * logit(np.asarray(x, np.float32))))
     f = _proba_fn(cfg, d)[0]
     p = jax.device_put(params)  # (jnp.asarray would compile a small copy program per shape)
     return lambda x: np.asarray(f(p, jax.device_put(np.asarray(x, np.float32))))

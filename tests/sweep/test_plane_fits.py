@@ -147,3 +147,29 @@ def test_a_model_too_big_to_prepare_is_left_to_its_turn(monkeypatch):
     boundary_models.prepare_plane_models([(huge, Td), (small, Td)], grid=20)
     assert list(boundary_models._PROGRAMS) == [boundary_models._program_key(boundary_models.plane_config(small), 100, 1)]
     assert len(calls) == 2 and all(list(c[0].hidden) == [8] for c in calls)
+
+
+def test_a_float32_model_s_p_of_x_is_numpy_equal_to_its_jitted_apply_and_compiles_nothing(monkeypatch):
+    """proba_of evaluates float32 logistic regressions and MLPs (each activation, one or two
+    hidden layers) in numpy: equal to sigmoid of the model's jitted apply to float32 rounding,
+    with no XLA program (so prepare_proba compiles nothing for them); bfloat16 stays jitted."""
+    from mlx.config import make_config
+    from mlx.models import make_model
+    rng = np.random.default_rng(1)
+    x = rng.random((500, 784), dtype=np.float32)
+    for model, act, hidden in [("logreg", "relu", [8]), ("mlp", "relu", [32]), ("mlp", "tanh", [16, 8]),
+                               ("mlp", "gelu", [32])]:
+        cfg = make_config({"model": model, "activation": act, "hidden": hidden})
+        m = make_model(model, d=784, k_out=1, hidden=hidden, activation=act)
+        params = jax.tree_util.tree_map(lambda a: a + rng.normal(0, 0.05, a.shape).astype(np.float32),
+                                        m.init(jax.random.key(2)))
+        want = np.asarray(jax.nn.sigmoid(jax.jit(m.apply)(params, x)[:, 0]))
+        assert boundary_models._numpy_proba(cfg)
+        got = boundary_models.proba_of(cfg, 784, params)(x)
+        assert got.shape == (500,) and got.dtype == np.float32
+        np.testing.assert_allclose(got, want, atol=2e-5)
+        assert 0.01 < want.std()  # not a saturated model: the check can fail
+    monkeypatch.setattr(boundary_models, "_proba_fn", lambda *a: (_ for _ in ()).throw(AssertionError("compiled")))
+    boundary_models.prepare_proba(make_config({"model": "mlp"}), 784, 64)
+    assert not boundary_models._numpy_proba(make_config({"model": "mlp", "precision": "bfloat16"}))
+
