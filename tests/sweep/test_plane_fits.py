@@ -155,6 +155,7 @@ def test_a_float32_model_s_p_of_x_is_numpy_equal_to_its_jitted_apply_and_compile
     with no XLA program (so prepare_proba compiles nothing for them); bfloat16 stays jitted."""
     from mlx.config import make_config
     from mlx.models import make_model
+    monkeypatch.setattr(boundary_models, "_proba_fn", lambda *a: (_ for _ in ()).throw(AssertionError("compiled")))
     rng = np.random.default_rng(1)
     x = rng.random((500, 784), dtype=np.float32)
     for model, act, hidden in [("logreg", "relu", [8]), ("mlp", "relu", [32]), ("mlp", "tanh", [16, 8]),
@@ -169,7 +170,5 @@ def test_a_float32_model_s_p_of_x_is_numpy_equal_to_its_jitted_apply_and_compile
         assert got.shape == (500,) and got.dtype == np.float32
         np.testing.assert_allclose(got, want, atol=2e-5)
         assert 0.01 < want.std()  # not a saturated model: the check can fail
-    monkeypatch.setattr(boundary_models, "_proba_fn", lambda *a: (_ for _ in ()).throw(AssertionError("compiled")))
     boundary_models.prepare_proba(make_config({"model": "mlp"}), 784, 64)
     assert not boundary_models._numpy_proba(make_config({"model": "mlp", "precision": "bfloat16"}))
-
