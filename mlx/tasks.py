@@ -107,8 +107,10 @@ def _relabel(task: Task, x: np.ndarray, y: np.ndarray, split: str):
     return x, y.astype(np.int32)
 
 
-def apply_task(task: Task | str, ds: Dataset) -> TaskData:
-    """Filter and relabel ``ds`` for ``task``; check labels and that no class is empty."""
+def apply_task(task: Task | str, ds: Dataset, *, styles: bool = True) -> TaskData:
+    """Filter and relabel ``ds`` for ``task``; check labels and that no class is empty. styles:
+    False leaves an Nvrest task's styles out (:func:`find_styles`, most of its cost: the pixels
+    and shapes alone, e.g. to compile for them while the styles are found)."""
     task = parse_task(task) if isinstance(task, str) else task
     for split, y in (("train", ds.y_train), ("test", ds.y_test)):
         if y.size and task.kind != "labels" and (y.min() < 0 or y.max() > 9):
@@ -141,11 +143,11 @@ def apply_task(task: Task | str, ds: Dataset) -> TaskData:
         mu, sd = x_tr.mean(0), x_tr.std(0)
         sd = np.where(sd > 0, sd, 1.0).astype(np.float32)
         x_tr, x_te = (x_tr - mu) / sd, (x_te - mu) / sd
-    styles, test_style = None, None
-    if task.kind == "rest" and ds.image_shape is not None and x_tr.dtype == np.uint8:
-        styles, test_style = find_styles(x_tr, y_tr, x_te, y_te)
+    found, test_style = None, None
+    if styles and task.kind == "rest" and ds.image_shape is not None and x_tr.dtype == np.uint8:
+        found, test_style = find_styles(x_tr, y_tr, x_te, y_te)
     return TaskData(x_tr, y_tr, x_te, y_te, task, k, names, balance, ds.image_shape,
-                    ds.source, ds.name, styles, test_style)
+                    ds.source, ds.name, found, test_style)
 
 
 STYLE_SEED = 0  # the styles are a property of the data, never of a run's seed

@@ -50,11 +50,13 @@ def load_dataset_for(cfg: Config):
                              tfds_dir=cfg.tfds_dir or None, download=cfg.download, **kw)
 
 
-def load_task_data(cfg: Config) -> tuple[TaskData, Dataset]:
-    """(TaskData, the Dataset it came from) for cfg's data and task."""
-    ds = load_dataset_for(cfg)
+def load_task_data(cfg: Config, *, ds: Dataset | None = None,
+                   styles: bool = True) -> tuple[TaskData, Dataset]:
+    """(TaskData, the Dataset it came from) for cfg's data and task. ds: that Dataset, loaded
+    before (not loaded again); styles: False leaves an Nvrest task's styles out (apply_task)."""
+    ds = load_dataset_for(cfg) if ds is None else ds
     task = "labels" if cfg.data == "csv" and cfg.task in ("0v1",) else cfg.task
-    return apply_task(task, ds), ds
+    return apply_task(task, ds, styles=styles), ds
 
 
 def history_rows(metrics: dict) -> list[dict]:

@@ -64,3 +64,18 @@ def test_empty_class_after_the_task_filter(capsys, tmp_path):
     assert main_error(capsys, "train", "data=idx", f"data_dir={d}", "task=4v9", *QUIET) == (
         "mlx: error: class '9' of task '4v9' has no examples in the train split of idx:no9; "
         "pick a task whose classes occur")
+
+
+def test_rest_styles_can_be_left_out_and_are_the_only_difference():
+    """styles=False (what a sweep compiles its 2-D models from while the styles are found):
+    the same pixels, labels and balance, without the styles; styles=True finds them."""
+    rng = np.random.default_rng(0)
+    y = np.arange(80) % 4  # 20 fours among the training examples
+    x = rng.integers(0, 256, (80, 784)).astype(np.uint8)
+    ds = Dataset(x, y.astype(np.int32), x[:20], y[:20].astype(np.int32), "test", "toy", (28, 28))
+    full, bare = apply_task("3vrest", ds), apply_task("3vrest", ds, styles=False)
+    assert full.styles is not None and full.test_style is not None
+    assert bare.styles is None and bare.test_style is None
+    for f in ("x_train", "y_train", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(bare, f), getattr(full, f))
+    assert (bare.balance, bare.k_out, bare.image_shape) == (full.balance, full.k_out, full.image_shape)

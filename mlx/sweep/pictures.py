@@ -14,29 +14,32 @@ class SweepPictures:
     """Mixed into Sweep: uses its fits, drawing, folder, metric, goal, best_params, budget_best,
     stats and task_data."""
 
-    def _plane_task(self, cfg: Config):
-        """cfg's TaskData where its pictures have decision boundaries (binary images), else None."""
-        from mlx.viz.boundary_models import has_plane
-        td = self.task_data(cfg)
-        return td if has_plane(td) else None
-
     def prepare_fits(self, cfgs: list[Config]):
-        """Compile, while the groups train, the 2-D models of the model x tasks of cfgs (one
-        group each) in one program (mlx.viz.boundary_models.PlaneFits.prepare); their task data
-        are loaded now. A task that cannot load is skipped here: its group says why."""
+        """Compile the 2-D models of the model x tasks of cfgs (one group each) in one program
+        (mlx.viz.boundary_models.PlaneFits.prepare), in the background, from their tasks'
+        shapes (loaded without styles); then load those tasks in full here. An Nvrest task's
+        styles (scikit-learn's import and a k-means: seconds on one core) are most of that load,
+        so the compile runs on the otherwise idle core instead of beside the first group's
+        training. A task that cannot load is skipped here: its group says why."""
         from mlx.sweep.tables import warn
+        from mlx.viz.boundary_models import has_plane
         specs = []
         for cfg in cfgs:
             try:
-                td = self._plane_task(cfg)
+                td = self.task_data(cfg, styles=False)
             except Exception:  # noqa: BLE001  (the group's own load raises it, in its turn)
                 continue
-            if td is not None:
+            if has_plane(td):
                 specs.append((cfg, cfg.task, td))
         try:
             self.fits.prepare(specs)
         except Exception as e:  # pictures never stop the sweep (each fit compiles at its turn)
             warn(f"the 2-D models were not prepared ({type(e).__name__}: {e})")
+        for cfg, _, _ in specs:
+            try:
+                self.task_data(cfg)
+            except Exception:  # noqa: BLE001  (as above)
+                continue
 
     def start_fit(self, cfg: Config, rows: list[dict], *, draw: bool = True):
         """Start the 2-D model of the best config of cfg's model x task (its configs all

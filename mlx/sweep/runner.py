@@ -54,6 +54,7 @@ class Sweep(SweepPictures):
         self.jsonl = folder / "results.jsonl"
         self.done: dict[str, dict] = {}
         self.tdata: dict = {}
+        self.tshapes: dict = {}  # (TaskData without styles, its Dataset) by the data's key, until loaded in full
         self.plan = {}
         self.stats = {"groups": 0, "chunks": 0, "compile_seconds": 0.0, "train_seconds": 0.0,
                       "lane_epochs": 0, "lane_epochs_full": 0, "hyperband_best_kept": None,
@@ -107,11 +108,20 @@ class Sweep(SweepPictures):
         if self.bar is not None:
             self.bar.update(min(len(self.done), n_total))
 
-    def task_data(self, cfg: Config):
+    def task_data(self, cfg: Config, *, styles: bool = True):
+        """cfg's TaskData, loaded once per sweep. styles=False: without an Nvrest task's styles
+        where they are not found yet (its pixels and shapes: mlx.tasks.apply_task), kept
+        with its Dataset, which the full load then uses instead of loading it again."""
         from mlx.train_run import load_task_data
         key = role_key(cfg, "data")
-        if key not in self.tdata:
-            self.tdata[key] = load_task_data(cfg)[0]
+        if key in self.tdata:
+            return self.tdata[key]
+        if not styles:
+            if key not in self.tshapes:
+                self.tshapes[key] = load_task_data(cfg, styles=False)
+            return self.tshapes[key][0]
+        ds = self.tshapes.pop(key, (None, None))[1]
+        self.tdata[key] = load_task_data(cfg, ds=ds)[0]
         return self.tdata[key]
 
     def chunk_size(self, g, runner, td) -> int:

@@ -102,6 +102,41 @@ def test_a_finished_model_x_task_s_figures_are_drawn_in_the_background_and_the_r
         assert (folder / e[1]).stat().st_size > 1000
 
 
+def test_the_2d_models_compile_before_an_nvrest_task_s_styles_are_found_from_one_load(tmp_path, monkeypatch):
+    """The 2-D programs need shapes only: their compile starts from the task without styles,
+    and the styles (most of an Nvrest task's load, on one core) are found while it runs; the
+    dataset is read once; the rows still have their per-style recall."""
+    import csv
+
+    from mlx import tasks, train_run
+    events = []
+    prepare, styles, load = boundary_models.PlaneFits.prepare, tasks.find_styles, train_run.load_dataset_for
+
+    def logged_prepare(self, specs):
+        events.append(("prepare", [td.styles is None for _, _, td in specs]))
+        return prepare(self, specs)
+
+    def logged_styles(*a):
+        events.append(("styles",))
+        return styles(*a)
+
+    def logged_load(cfg):
+        events.append(("load", cfg.task))
+        return load(cfg)
+    monkeypatch.setattr(boundary_models.PlaneFits, "prepare", logged_prepare)
+    monkeypatch.setattr(tasks, "find_styles", logged_styles)
+    monkeypatch.setattr(train_run, "load_dataset_for", logged_load)
+    (tmp_path / "s.yaml").write_text(SWEEP.replace('value: "0v1"', 'value: "4vrest"'))
+    folder = run_sweep([str(tmp_path / "s.yaml"), "data=sample", "wandb=disabled", f"out={tmp_path}"], quiet=True)
+    assert events[:3] == [("load", "4vrest"), ("prepare", [True, True]), ("styles",)]
+    assert [e for e in events if e[0] == "load"] == [("load", "4vrest")]
+    with open(folder / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and all(0 <= float(r["recall_style0"]) <= 1 for r in rows)
+    for m in ("logreg", "mlp"):
+        assert (folder / f"decision_boundary_2d_{m}-4vrest.png").stat().st_size > 1000
+
+
 def test_the_2d_models_compile_once_together_and_each_trains_alone_as_in_its_own_program(tmp_path, monkeypatch):
     bundles = []
     init = boundary_models._Bundle.__init__
