@@ -70,7 +70,7 @@ def test_rest_styles_can_be_left_out_and_are_the_only_difference():
     """styles=False (what a sweep compiles its 2-D models from while the styles are found):
     the same pixels, labels and balance, without the styles; styles=True finds them."""
     rng = np.random.default_rng(0)
-    y = np.arange(80) % 4  # 20 fours among the training examples
+    y = np.arange(80) % 4  # 20 threes among the training examples
     x = rng.integers(0, 256, (80, 784)).astype(np.uint8)
     ds = Dataset(x, y.astype(np.int32), x[:20], y[:20].astype(np.int32), "test", "toy", (28, 28))
     full, bare = apply_task("3vrest", ds), apply_task("3vrest", ds, styles=False)
