@@ -52,11 +52,13 @@ _FAMILIES = ("Blues", "Oranges", "Greens", "Purples", "Reds", "Greys", "YlOrBr",
 
 
 def figure_to_png_bytes(fig: Figure, *, dpi: int = 100) -> bytes:
-    """Render ``fig`` to PNG bytes (Agg, no file, no pyplot). Pixel size = size_inches * dpi."""
+    """Render ``fig`` to PNG bytes (Agg, no file, no pyplot). Pixel size = size_inches * dpi.
+    zlib level 1 instead of Pillow's 6: about a tenth less time per figure for files about a
+    fifth larger (flat-coloured plots compress well either way)."""
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 

@@ -92,9 +92,8 @@ def lane_images(model: str, params: dict, image_shape=(28, 28), *, n_units: int 
                                                                    :cols * (wd + gap) - gap])
     s = max(1, int(scale))
     sy = s if h > 1 else max(s, 8)  # a feature strip gets some height
-    ys = np.arange(canvas.shape[1] * sy) // sy
-    xs = np.arange(canvas.shape[2] * s) // s
-    return _LUT[canvas[:, ys[:, None], xs[None, :]]]
+    rgb = _LUT[canvas]  # colours on the small canvas, then nearest upscaling by repeats
+    return np.repeat(np.repeat(rgb, sy, axis=1), s, axis=2)
 
 
 def lane_image(model: str, params: dict, image_shape=(28, 28), *, n_units: int = 8,
