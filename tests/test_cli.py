@@ -143,3 +143,39 @@ def test_diverging_lr_is_one_line_exit_2_and_keeps_results(tmp_path):
     s = json.loads((tmp_path / "boom" / "summary.json").read_text())
     assert s["diverged"] is True and (tmp_path / "boom" / "history.csv").exists()
     assert str(tmp_path / "boom") in line
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["sweep", "sweep.yaml"], "4"), (["train", "epochs=1"], "4"), ([], "4"), (["bench"], None)])
+def test_entry_stops_openblas_spinning_except_for_the_benchmark(monkeypatch, argv, expected):
+    """entry() sets OPENBLAS_THREAD_TIMEOUT (idle OpenBLAS workers sleep at once instead of
+    spinning beside the training) for every command but bench, whose baselines keep their
+    libraries' defaults; a user's own value is kept."""
+    import mlx.cli as cli
+    seen = {}
+
+    def fake_main(a):
+        seen["argv"], seen["value"] = list(a), cli.os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+        return 0
+    monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT", raising=False)
+    monkeypatch.setattr(cli, "main", fake_main)
+    fresh = cli._Interrupt()  # entry() marks its Interrupt over: not the module's own
+    fresh.install = lambda: None  # no SIGINT handler in the test process
+    monkeypatch.setattr(cli, "_INTERRUPT", fresh)
+    with pytest.raises(SystemExit) as e:
+        cli.entry(argv)
+    assert e.value.code == 0 and seen == {"argv": argv, "value": expected}
+    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "20")
+    with pytest.raises(SystemExit):
+        cli.entry(argv)
+    assert seen["value"] == "20"
+
+
+def test_openblas_thread_timeout_is_read_when_numpy_loads():
+    """The variable works only if numpy (its OpenBLAS) is not loaded before entry() sets it:
+    importing the command line must not import numpy."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", "import sys, mlx.cli; print('numpy' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
