@@ -18,7 +18,7 @@ wandb_configs=200 for a shorter W&B row).
 """
 import sys
 
-from mlx.cli import main
+from mlx.cli import entry
 
 OVERRIDES = [
     "tasks=4vrest,digits",
@@ -35,4 +35,4 @@ OVERRIDES = [
 ]
 
 if __name__ == "__main__":
-    sys.exit(main(["bench", *OVERRIDES, *sys.argv[1:]]))  # the CLI: one-line usage errors
+    entry(["bench", *OVERRIDES, *sys.argv[1:]])  # the CLI: one-line usage errors, its settings

@@ -276,7 +276,9 @@ _INTERRUPT = _Interrupt()
 # 0.1 CPU-s of a core the training needed (measured: 20 matmuls of 8192 x 784 x 256 a
 # 0.3 s apart, 3.2 CPU-s by default against 0.9 at 2**4 cycles, their wall time the same).
 # 2**4 cycles: an idle worker sleeps at once. Results are unchanged (the same threads split the
-# same work); a user's own OPENBLAS_THREAD_TIMEOUT wins. Set before numpy is imported.
+# same work); a user's own OPENBLAS_THREAD_TIMEOUT wins. Set by entry() for every command (the
+# benchmark's end-to-end sweep runs as `mlx sweep` does; its baselines, PyTorch and JAX, do not
+# use numpy's OpenBLAS), before numpy is imported.
 OPENBLAS_THREAD_TIMEOUT = 4
 
 
@@ -312,9 +314,7 @@ def main(argv: list[str] | None = None) -> int:
 def entry(argv: list[str] | None = None) -> None:  # console_scripts entry point
     """``mlx ...``: main() with Ctrl-C made to stick (exit 130, ``mlx: interrupted``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] != "bench":  # the benchmark's baselines keep their libraries' defaults
-        os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", str(OPENBLAS_THREAD_TIMEOUT))
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", str(OPENBLAS_THREAD_TIMEOUT))
     _INTERRUPT.install()
     code = 130
     try:
