@@ -145,9 +145,8 @@ def test_diverging_lr_is_one_line_exit_2_and_keeps_results(tmp_path):
     assert str(tmp_path / "boom") in line
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["sweep", "sweep.yaml"], "4"), (["train", "epochs=1"], "4"), ([], "4"), (["bench"], "4")])
-def test_entry_stops_openblas_spinning(monkeypatch, argv, expected):
+@pytest.mark.parametrize("argv", [["sweep", "sweep.yaml"], ["train", "epochs=1"], [], ["bench"]])
+def test_entry_stops_openblas_spinning(monkeypatch, argv):
     """entry() sets OPENBLAS_THREAD_TIMEOUT (idle OpenBLAS workers sleep at once instead of
     spinning beside the training) for every command; a user's own value is kept."""
     import mlx.cli as cli
@@ -163,7 +162,7 @@ def test_entry_stops_openblas_spinning(monkeypatch, argv, expected):
     monkeypatch.setattr(cli, "_INTERRUPT", fresh)
     with pytest.raises(SystemExit) as e:
         cli.entry(argv)
-    assert e.value.code == 0 and seen == {"argv": argv, "value": expected}
+    assert e.value.code == 0 and seen == {"argv": argv, "value": "4"}
     monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "20")
     with pytest.raises(SystemExit):
         cli.entry(argv)
